@@ -1,0 +1,297 @@
+/**
+ * A Link decorator that misbehaves on purpose, on the send path, from a seeded Rng (so a
+ * simulation replays exactly from its seed). In the spirit of Linux netem and smoltcp's
+ * FaultInjector. Per frame, in this order:
+ *
+ * 1. loss: uniform with probability `loss`, or bursty with the Gilbert–Elliott model
+ *    (`burst`): a two-state Markov chain (Good/Bad) stepped once per frame, with a loss
+ *    probability per state. Mean burst length is 1 / pBadToGood; the long-run loss rate is
+ *    (pGoodToBad * lossBad + pBadToGood * lossGood) / (pGoodToBad + pBadToGood).
+ * 2. rate limit: serialise at `bandwidthBps` behind a queue of `queueFrames` (tail drop).
+ * 3. duplication with probability `duplicate` (the copy gets its own delay and corruption).
+ * 4. per copy: corruption with probability `corrupt` (one random bit of one random byte,
+ *    anywhere in the frame, so the checksums of the layers above must catch it); delay
+ *    `delayMs` + uniform jitter in [0, jitterMs); with probability `reorder`, an extra
+ *    `reorderDelayMs` that lets later frames overtake it.
+ *
+ * Lost frames still make send() return true (the wire took them); a full rate-limit queue
+ * returns false. Frames with no delay at all go straight to the inner link, whose verdict
+ * send() returns.
+ */
+import type { Clock, Timer } from '../core/clock.js';
+import { counters } from '../core/counters.js';
+import type { Rng } from '../core/rng.js';
+import type { Link, LinkReceiver } from './link.js';
+
+export interface GilbertElliott {
+  /** Probability of moving Good -> Bad, per frame. */
+  pGoodToBad: number;
+  /** Probability of moving Bad -> Good, per frame. */
+  pBadToGood: number;
+  /** Loss probability in the Bad state (default 1). */
+  lossBad?: number;
+  /** Loss probability in the Good state (default 0). */
+  lossGood?: number;
+}
+
+export interface ImpairOptions {
+  /** Uniform loss probability (ignored when `burst` is set). */
+  loss?: number;
+  /** Bursty loss (Gilbert–Elliott); replaces `loss`. */
+  burst?: GilbertElliott;
+  duplicate?: number;
+  /** Probability a frame is held back by `reorderDelayMs` extra. */
+  reorder?: number;
+  /** Extra delay of held-back frames (default 10 ms). */
+  reorderDelayMs?: number;
+  delayMs?: number;
+  jitterMs?: number;
+  /** Probability of flipping one random bit of the frame. */
+  corrupt?: number;
+  /** Rate limit in bits per second (0 = none). */
+  bandwidthBps?: number;
+  /** Frames waiting for the rate limiter before tail drop (default 1000). */
+  queueFrames?: number;
+}
+
+export const IMPAIR_COUNTERS = [
+  'offered',
+  'sent',
+  'dropped',
+  'queueDrops',
+  'duplicated',
+  'reordered',
+  'corrupted',
+] as const;
+
+export class ImpairedLink implements Link {
+  readonly counters = counters(IMPAIR_COUNTERS);
+  private readonly inner: Link;
+  private readonly clock: Clock;
+  private readonly rng: Rng;
+  private readonly o: Required<Omit<ImpairOptions, 'burst'>>;
+  private readonly ge: Required<GilbertElliott> | undefined;
+  private bad = false;
+  private busyUntil = 0;
+  private readonly finishes: number[] = [];
+  private finishHead = 0;
+  private readonly pending = new FrameHeap();
+  private readonly timer: Timer;
+  private readonly scratch: Uint8Array;
+  private closed = false;
+
+  constructor(inner: Link, clock: Clock, rng: Rng, opts: ImpairOptions = {}) {
+    this.inner = inner;
+    this.clock = clock;
+    this.rng = rng;
+    this.o = {
+      loss: opts.loss ?? 0,
+      duplicate: opts.duplicate ?? 0,
+      reorder: opts.reorder ?? 0,
+      reorderDelayMs: opts.reorderDelayMs ?? 10,
+      delayMs: opts.delayMs ?? 0,
+      jitterMs: opts.jitterMs ?? 0,
+      corrupt: opts.corrupt ?? 0,
+      bandwidthBps: opts.bandwidthBps ?? 0,
+      queueFrames: opts.queueFrames ?? 1000,
+    };
+    this.ge = opts.burst === undefined ? undefined : { lossBad: 1, lossGood: 0, ...opts.burst };
+    for (const [k, v] of Object.entries(this.o)) {
+      if (typeof v !== 'number' || !(v >= 0)) throw new RangeError(`impair: ${k} must be a number >= 0, got ${v}`);
+    }
+    this.scratch = new Uint8Array(inner.mtu + 64);
+    this.timer = clock.createTimer(() => this.release());
+  }
+
+  get mtu(): number {
+    return this.inner.mtu;
+  }
+
+  setReceiver(receiver: LinkReceiver): void {
+    this.inner.setReceiver(receiver);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.timer.cancel();
+    this.pending.clear();
+    this.inner.close();
+  }
+
+  /** Frames held (delayed) and not yet passed to the inner link. */
+  get held(): number {
+    return this.pending.size;
+  }
+
+  send(frame: Uint8Array): boolean {
+    if (this.closed) return false;
+    const c = this.counters;
+    c.offered++;
+    if (this.lose()) {
+      c.dropped++;
+      return true;
+    }
+    const now = this.clock.now();
+    let at = now;
+    const o = this.o;
+    if (o.bandwidthBps > 0) {
+      while (this.finishHead < this.finishes.length && this.finishes[this.finishHead]! <= now) this.finishHead++;
+      if (this.finishHead > 1024 && this.finishHead * 2 > this.finishes.length) {
+        this.finishes.splice(0, this.finishHead);
+        this.finishHead = 0;
+      }
+      if (this.finishes.length - this.finishHead >= o.queueFrames) {
+        c.queueDrops++;
+        return false;
+      }
+      at = Math.max(now, this.busyUntil) + (frame.length * 8 * 1000) / o.bandwidthBps;
+      this.busyUntil = at;
+      this.finishes.push(at);
+    }
+    const dup = o.duplicate > 0 && this.rng.nextFloat() < o.duplicate;
+    const ok = this.emit(frame, at);
+    if (dup) {
+      c.duplicated++;
+      this.emit(frame, at);
+    }
+    return ok;
+  }
+
+  /** One copy: maybe corrupt, delay, hold back; then send now (returning the inner link's verdict) or schedule. */
+  private emit(frame: Uint8Array, at: number): boolean {
+    const o = this.o;
+    const rng = this.rng;
+    let t = at + o.delayMs;
+    if (o.jitterMs > 0) t += rng.nextFloat() * o.jitterMs;
+    if (o.reorder > 0 && rng.nextFloat() < o.reorder) {
+      this.counters.reordered++;
+      t += o.reorderDelayMs;
+    }
+    const corrupt = o.corrupt > 0 && frame.length > 0 && rng.nextFloat() < o.corrupt;
+    let out = frame;
+    if (t > this.clock.now()) {
+      out = frame.slice();
+    } else if (corrupt) {
+      out = frame.length <= this.scratch.length ? this.scratch.subarray(0, frame.length) : new Uint8Array(frame.length);
+      out.set(frame);
+    }
+    if (corrupt) {
+      const i = Math.floor(rng.nextFloat() * out.length);
+      out[i] = out[i]! ^ (1 << (rng.nextU32() & 7));
+      this.counters.corrupted++;
+    }
+    if (t > this.clock.now()) {
+      this.pending.push(t, out);
+      const armed = this.timer.deadline;
+      if (armed === undefined || t < armed) this.timer.arm(t);
+      return true;
+    }
+    this.counters.sent++;
+    return this.inner.send(out);
+  }
+
+  private lose(): boolean {
+    const ge = this.ge;
+    if (ge === undefined) return this.o.loss > 0 && this.rng.nextFloat() < this.o.loss;
+    // Gilbert–Elliott: step the chain, then draw the loss in the new state.
+    const u = this.rng.nextFloat();
+    this.bad = this.bad ? !(u < ge.pBadToGood) : u < ge.pGoodToBad;
+    const p = this.bad ? ge.lossBad : ge.lossGood;
+    return p > 0 && this.rng.nextFloat() < p;
+  }
+
+  private release(): void {
+    const now = this.clock.now();
+    for (;;) {
+      const t = this.pending.peekTime();
+      if (t === undefined || t > now) break;
+      const f = this.pending.pop()!;
+      this.counters.sent++;
+      this.inner.send(f);
+    }
+    const next = this.pending.peekTime();
+    if (next !== undefined && !this.closed) this.timer.arm(next);
+  }
+}
+
+/** Wrap `link` so its send path loses, duplicates, reorders, delays, corrupts and rate-limits. */
+export function impair(link: Link, clock: Clock, rng: Rng, opts: ImpairOptions = {}): ImpairedLink {
+  return new ImpairedLink(link, clock, rng, opts);
+}
+
+/** A min-heap of frames keyed by (time, insertion order). */
+class FrameHeap {
+  private readonly times: number[] = [];
+  private readonly orders: number[] = [];
+  private readonly frames: Uint8Array[] = [];
+  private nextOrder = 0;
+
+  get size(): number {
+    return this.times.length;
+  }
+
+  clear(): void {
+    this.times.length = 0;
+    this.orders.length = 0;
+    this.frames.length = 0;
+  }
+
+  peekTime(): number | undefined {
+    return this.times[0];
+  }
+
+  push(t: number, f: Uint8Array): void {
+    let i = this.times.length;
+    this.times.push(t);
+    this.orders.push(this.nextOrder++);
+    this.frames.push(f);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(i, p)) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+
+  pop(): Uint8Array | undefined {
+    const n = this.times.length;
+    if (n === 0) return undefined;
+    const top = this.frames[0]!;
+    this.swap(0, n - 1);
+    this.times.pop();
+    this.orders.pop();
+    this.frames.pop();
+    const m = n - 1;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let s = i;
+      if (l < m && this.less(l, s)) s = l;
+      if (r < m && this.less(r, s)) s = r;
+      if (s === i) break;
+      this.swap(i, s);
+      i = s;
+    }
+    return top;
+  }
+
+  private less(a: number, b: number): boolean {
+    const ta = this.times[a]!;
+    const tb = this.times[b]!;
+    return ta < tb || (ta === tb && this.orders[a]! < this.orders[b]!);
+  }
+
+  private swap(a: number, b: number): void {
+    if (a === b) return;
+    const t = this.times[a]!;
+    this.times[a] = this.times[b]!;
+    this.times[b] = t;
+    const o = this.orders[a]!;
+    this.orders[a] = this.orders[b]!;
+    this.orders[b] = o;
+    const f = this.frames[a]!;
+    this.frames[a] = this.frames[b]!;
+    this.frames[b] = f;
+  }
+}
