@@ -20,6 +20,8 @@ export const Errno = {
   ENOSPC: 28,
   EPIPE: 32,
   ENOSYS: 38,
+  ENONET: 64,
+  EPROTO: 71,
   ENOPROTOOPT: 92,
   EPROTONOSUPPORT: 93,
   EOPNOTSUPP: 95,
