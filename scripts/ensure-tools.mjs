@@ -15,6 +15,7 @@ const TOOLS = {
   nc: 'netcat-openbsd',
   gcc: 'gcc',
   tc: 'iproute2',
+  nft: 'nftables',
 };
 
 function have(cmd) {

@@ -1,0 +1,79 @@
+/**
+ * A tiny TCP server for the latency / connection-rate / idle-connection benchmarks, over
+ * Node's `net` (--kernel) or our stack (environment as in stack-adapter.ts stackEnv()).
+ *
+ *   node --expose-gc dist/bench/bench-server.js echo|rr|hold PORT [--kernel]
+ *
+ *   echo  echo every byte back (TCP_NODELAY)
+ *   rr    read a request, reply one byte, close (the connection-rate server)
+ *   hold  accept and keep every connection (the memory-per-connection server)
+ *
+ * Prints "listening PORT" once bound. Reads commands on stdin, one per line:
+ *   stats  -> one JSON line: connections held, rss, heapUsed, external, arrayBuffers (after gc())
+ */
+import { createInterface } from 'node:readline';
+import type { NetLike } from '../src/iperf3/transport.js';
+import { openStackNet } from './stack-adapter.js';
+
+interface Sock {
+  write(b: Uint8Array): boolean;
+  end(b?: Uint8Array): void;
+  on(ev: string, fn: (...a: any[]) => void): unknown;
+  setNoDelay?(on?: boolean): unknown;
+}
+
+async function main(): Promise<void> {
+  const [mode, portArg] = process.argv.slice(2);
+  const kernel = process.argv.includes('--kernel');
+  const port = Number(portArg);
+  if (!['echo', 'rr', 'hold'].includes(mode ?? '') || !Number.isInteger(port)) {
+    process.stderr.write('usage: bench-server echo|rr|hold PORT [--kernel]\n');
+    process.exit(2);
+  }
+  let net: NetLike;
+  let close = (): void => {};
+  if (kernel) net = (await import('node:net')) as unknown as NetLike;
+  else ({ net, close } = await openStackNet());
+
+  let held = 0;
+  const reply = Uint8Array.of(0x52);
+  const server = net.createServer((s: Sock) => {
+    held++;
+    s.setNoDelay?.(true);
+    s.on('error', () => {});
+    s.on('close', () => held--);
+    if (mode === 'echo') s.on('data', (d: Uint8Array) => s.write(d));
+    else if (mode === 'rr') s.on('data', () => s.end(reply));
+    else s.on('data', () => {});
+  });
+  server.on('error', (e: Error) => {
+    process.stderr.write(`bench-server: ${e.message}\n`);
+    process.exit(1);
+  });
+  server.listen(port, '0.0.0.0', () => process.stdout.write(`listening ${port}\n`));
+
+  const rl = createInterface({ input: process.stdin });
+  rl.on('line', (line) => {
+    if (line.trim() !== 'stats') return;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    gc?.();
+    const m = process.memoryUsage();
+    process.stdout.write(`${JSON.stringify({ connections: held, rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers })}\n`);
+  });
+  rl.on('close', () => {
+    close();
+    process.exit(0);
+  });
+  const quit = (): void => {
+    close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', quit);
+  process.on('SIGINT', quit);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench-server: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
