@@ -346,6 +346,16 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
         if (errno != EAGAIN) ReadError(errno);
         break;
       }
+      if (size_t(r) >= rx_.capacity) {
+        // A read that fills the slot may have been cut: tun_put_user() copies what fits
+        // and returns that (old kernels) or the whole frame's length (iov_iter kernels).
+        // Slots are sized with room to spare for the MTU, so such a frame is larger than
+        // the ring was made for (the kernel side's MTU was raised). Never publish a cut
+        // frame; count it in the ring's OVERSIZE word and in rxDrops.
+        rxDrops_++;
+        AtomicInc(rx_.Word(kOffOversize));
+        continue;
+      }
       *reinterpret_cast<uint32_t*>(slot) = uint32_t(r);
       head++;
       StoreRelease(headp, head);

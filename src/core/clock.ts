@@ -6,6 +6,8 @@
  * owner (one per connection, one per ARP cache...) and re-armed, so arming a timer on
  * the hot path allocates nothing.
  */
+import { TimeHeap } from './heap.js';
+
 export interface Clock {
   /** Current time in milliseconds. Monotonic. */
   now(): number;
@@ -23,120 +25,47 @@ export interface Timer {
 }
 
 /**
- * A min-heap of timer entries keyed by (deadline, insertion order). Cancelled and
- * re-armed entries are removed lazily: each entry carries the generation of its timer
- * at the time it was pushed, and a stale generation is skipped when popped.
+ * The armed timers of one clock, on a TimeHeap keyed by (deadline, insertion order).
+ * Cancelled and re-armed entries are removed lazily: each entry carries the generation
+ * of its timer at the time it was pushed (the heap tag), and a stale generation is
+ * skipped when it reaches the top. When stale entries outnumber live ones 4 to 1, they
+ * are compacted away in one pass.
  */
 export class TimerHeap {
-  private deadlines: number[] = [];
-  private orders: number[] = [];
-  private timers: HeapTimer[] = [];
-  private gens: number[] = [];
-  private nextOrder = 0;
-  /** Number of armed timers; entries beyond it are stale and get compacted away. */
+  private readonly heap = new TimeHeap<HeapTimer>();
+  /** Number of armed timers; entries beyond it are stale. */
   live = 0;
+  private readonly isLive = (t: HeapTimer, gen: number): boolean => t.gen === gen && t.deadline !== undefined;
 
   get size(): number {
-    return this.deadlines.length;
+    return this.heap.size;
   }
 
   push(t: HeapTimer, deadline: number, gen: number): void {
-    if (this.deadlines.length > 64 && this.deadlines.length > 4 * this.live) this.compact();
-    this.siftUp(t, deadline, gen, this.nextOrder++);
-  }
-
-  /** Rebuild the heap from live entries only, keeping their original order keys. */
-  private compact(): void {
-    const d = this.deadlines, o = this.orders, tm = this.timers, g = this.gens;
-    this.deadlines = [];
-    this.orders = [];
-    this.timers = [];
-    this.gens = [];
-    for (let i = 0; i < d.length; i++) {
-      const t = tm[i]!;
-      if (t.gen === g[i] && t.deadline !== undefined) this.siftUp(t, d[i]!, g[i]!, o[i]!);
-    }
-  }
-
-  private siftUp(t: HeapTimer, deadline: number, gen: number, order: number): void {
-    let i = this.deadlines.length;
-    this.deadlines.push(deadline);
-    this.orders.push(order);
-    this.timers.push(t);
-    this.gens.push(gen);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(i, p)) break;
-      this.swap(i, p);
-      i = p;
-    }
+    if (this.heap.size > 64 && this.heap.size > 4 * this.live) this.heap.retain(this.isLive);
+    this.heap.push(deadline, t, gen);
   }
 
   /** Earliest live deadline, dropping stale entries on the way. */
   peekDeadline(): number | undefined {
     this.dropStale();
-    return this.deadlines[0];
+    return this.heap.peekTime();
   }
 
   /** Pop the earliest live timer if its deadline is <= now. */
   popDue(now: number): HeapTimer | undefined {
     this.dropStale();
-    const d = this.deadlines[0];
+    const d = this.heap.peekTime();
     if (d === undefined || d > now) return undefined;
-    const t = this.timers[0]!;
-    this.removeTop();
-    return t;
+    return this.heap.pop();
   }
 
   private dropStale(): void {
-    while (this.timers.length > 0) {
-      const t = this.timers[0]!;
-      if (t.gen === this.gens[0] && t.deadline !== undefined) return;
-      this.removeTop();
-    }
-  }
-
-  private removeTop(): void {
-    const last = this.deadlines.length - 1;
-    this.swap(0, last);
-    this.deadlines.pop();
-    this.orders.pop();
-    this.timers.pop();
-    this.gens.pop();
-    let i = 0;
-    const n = this.deadlines.length;
     for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < n && this.less(l, m)) m = l;
-      if (r < n && this.less(r, m)) m = r;
-      if (m === i) break;
-      this.swap(i, m);
-      i = m;
+      const t = this.heap.peekValue();
+      if (t === undefined || this.isLive(t, this.heap.peekTag())) return;
+      this.heap.pop();
     }
-  }
-
-  private less(a: number, b: number): boolean {
-    const da = this.deadlines[a]!;
-    const db = this.deadlines[b]!;
-    return da < db || (da === db && this.orders[a]! < this.orders[b]!);
-  }
-
-  private swap(a: number, b: number): void {
-    if (a === b) return;
-    const d = this.deadlines[a]!;
-    this.deadlines[a] = this.deadlines[b]!;
-    this.deadlines[b] = d;
-    const o = this.orders[a]!;
-    this.orders[a] = this.orders[b]!;
-    this.orders[b] = o;
-    const t = this.timers[a]!;
-    this.timers[a] = this.timers[b]!;
-    this.timers[b] = t;
-    const g = this.gens[a]!;
-    this.gens[a] = this.gens[b]!;
-    this.gens[b] = g;
   }
 }
 

@@ -17,7 +17,10 @@
  * are subarrays. A view can be re-pointed with `reset()` so the receive path allocates
  * no view object per packet. Addresses are host-order unsigned 32-bit numbers.
  */
+import { readU16, readU32, writeU16, writeU32 } from '../core/bytes.js';
 import { checksum, finish } from './checksum.js';
+
+export { readU16, readU32, writeU16, writeU32 };
 
 /** Field offsets in the IPv4 header. */
 export const Ipv4Off = {
@@ -66,29 +69,11 @@ export type Ipv4ParseError =
   | 'truncated'
   | 'bad-checksum';
 
-export function readU16(b: Uint8Array, off: number): number {
-  return (b[off]! << 8) | b[off + 1]!;
-}
-
-export function readU32(b: Uint8Array, off: number): number {
-  return ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
-}
-
-export function writeU16(b: Uint8Array, off: number, v: number): void {
-  b[off] = v >>> 8;
-  b[off + 1] = v;
-}
-
-export function writeU32(b: Uint8Array, off: number, v: number): void {
-  b[off] = v >>> 24;
-  b[off + 1] = v >>> 16;
-  b[off + 2] = v >>> 8;
-  b[off + 3] = v;
-}
-
 export class Ipv4Packet {
-  /** The datagram, trimmed to Total Length (or, for a quoted header, to what is available). */
+  /** The bytes given to reset(): the datagram, possibly followed by link-layer padding. */
   private b: Uint8Array = new Uint8Array(IPV4_HEADER_LEN);
+  /** End of the datagram in `b`: Total Length (for a quoted datagram: what is available). */
+  private end = IPV4_HEADER_LEN;
   private hl = IPV4_HEADER_LEN;
 
   /** Validate untrusted bytes (e.g. an Ethernet payload, padding allowed) and return a view, or why not. */
@@ -110,22 +95,29 @@ export class Ipv4Packet {
     return err === undefined ? p : err;
   }
 
-  /** Re-point this view at new bytes (full validation, as parse()). Undefined on success. */
+  /**
+   * Re-point this view at new bytes (full validation, as parse()). Undefined on success.
+   * Allocates nothing: padding after Total Length is not cut off with a new view, the
+   * getters stop at Total Length instead.
+   */
   reset(bytes: Uint8Array, verifyChecksum = true): Ipv4ParseError | undefined {
     if (bytes.length < IPV4_HEADER_LEN) return 'too-short';
     const vihl = bytes[Ipv4Off.VER_IHL]!;
+    // RFC 791 section 3.1: Version 4.
     if (vihl >>> 4 !== 4) return 'bad-version';
     const hl = (vihl & 0x0f) * 4;
-    // RFC 791: IHL is at least 5 (20 octets).
+    // RFC 791 section 3.1: "the minimum value for a correct header is 5" (IHL, in 32-bit words).
     if (hl < IPV4_HEADER_LEN || hl > bytes.length) return 'bad-header-length';
     const total = readU16(bytes, Ipv4Off.TOTAL_LEN);
     if (total < hl) return 'bad-total-length';
-    // RFC 1122 3.2.1.x / Linux ip_rcv_core: fewer bytes than Total Length is a truncated
-    // datagram; more is link-layer padding (Ethernet pads to 60 bytes) and is trimmed.
+    // Fewer bytes than Total Length is a truncated datagram (Linux ip_rcv_core:
+    // InTruncatedPkts); more is link-layer padding (Ethernet pads to 60 bytes), ignored.
     if (total > bytes.length) return 'truncated';
-    // RFC 1122 3.2.1.2: a host MUST verify the header checksum and silently discard on failure.
+    // RFC 1122 3.2.1.2: "A host MUST verify the IP header checksum on every received
+    // datagram and silently discard every datagram that has a bad checksum."
     if (verifyChecksum && checksum(bytes, 0, 0, hl) !== 0xffff) return 'bad-checksum';
-    this.b = total === bytes.length ? bytes : bytes.subarray(0, total);
+    this.b = bytes;
+    this.end = total;
     this.hl = hl;
     return undefined;
   }
@@ -141,7 +133,8 @@ export class Ipv4Packet {
     if (bytes.length < hl + 8) return 'truncated';
     const total = readU16(bytes, Ipv4Off.TOTAL_LEN);
     if (total < hl + 8) return 'bad-total-length';
-    this.b = total >= bytes.length ? bytes : bytes.subarray(0, total);
+    this.b = bytes;
+    this.end = total < bytes.length ? total : bytes.length;
     this.hl = hl;
     return undefined;
   }
@@ -174,10 +167,10 @@ export class Ipv4Packet {
     return this.b[Ipv4Off.FLAGS_FRAG]! >>> 5;
   }
   get dontFragment(): boolean {
-    return (this.b[Ipv4Off.FLAGS_FRAG]! & 0x40) !== 0;
+    return (readU16(this.b, Ipv4Off.FLAGS_FRAG) & IPV4_FLAG_DF) !== 0;
   }
   get moreFragments(): boolean {
-    return (this.b[Ipv4Off.FLAGS_FRAG]! & 0x20) !== 0;
+    return (readU16(this.b, Ipv4Off.FLAGS_FRAG) & IPV4_FLAG_MF) !== 0;
   }
   /** Fragment offset in BYTES (the wire field is in 8-byte units). */
   get fragmentOffset(): number {
@@ -212,11 +205,19 @@ export class Ipv4Packet {
   }
   /** Payload bytes: Total Length minus the header (for a quoted datagram: what was quoted). */
   get payload(): Uint8Array {
-    return this.b.subarray(this.hl);
+    return this.b.subarray(this.hl, this.end);
+  }
+  /** Payload length in bytes (no view made). */
+  get payloadLength(): number {
+    return this.end - this.hl;
   }
   /** Header + payload, without link padding. */
   get datagram(): Uint8Array {
-    return this.b;
+    return this.end === this.b.length ? this.b : this.b.subarray(0, this.end);
+  }
+  /** Header + payload length in bytes (no view made). */
+  get datagramLength(): number {
+    return this.end;
   }
 }
 

@@ -14,7 +14,8 @@
  * (our address, 127/8) are delivered through a queue drained from a zero-delay timer,
  * never recursively.
  *
- * Counters follow Linux /proc/net/snmp (Ip:, Icmp:) and /proc/net/netstat (IpExt:).
+ * Counters follow Linux /proc/net/snmp (Ip:, Icmp:) and /proc/net/netstat (IpExt:); see
+ * mib.ts for the identities they obey.
  */
 import type { Clock, Timer } from '../core/clock.js';
 import { counters } from '../core/counters.js';
@@ -22,10 +23,12 @@ import type { ErrnoName } from '../core/errno.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { Rng } from '../core/rng.js';
 import type { Ipv4Receiver, NetDevice } from '../link/device.js';
-import { checksum, finish } from './checksum.js';
+import { updateChecksum16 } from './checksum.js';
 import {
   emitEcho,
   emitIcmpError,
+  ICMP_HEADER_LEN,
+  IcmpOff,
   IcmpPacket,
   IcmpType,
   icmpErrno,
@@ -45,55 +48,14 @@ import {
   writeU16,
   type Ipv4HeaderFields,
 } from './ipv4.js';
+import { ICMP_COUNTERS, IP_COUNTERS } from './mib.js';
 import { PmtuCache, PMTU_EXPIRES_MS } from './pmtu.js';
 import { ICMP_RATE_BURST, ICMP_RATE_PER_SEC, TokenBucket } from './ratelimit.js';
 import { Reassembler, type ReassemblyOptions } from './reassembly.js';
-import { isLoopback, isMulticast, Ipv4Route, LIMITED_BROADCAST } from './route.js';
+import { isLoopback, isMulticast, isThisNetwork, Ipv4Route, LIMITED_BROADCAST } from './route.js';
 import { IpProto, ipToString, type IpProtocolHandler, type IpRxInfo, type IpSender, type IpSendOptions } from './types.js';
 
-export const IP_COUNTERS = [
-  'InReceives',
-  'InHdrErrors',
-  'InAddrErrors',
-  'InUnknownProtos',
-  'InDiscards',
-  'InDelivers',
-  'OutRequests',
-  'OutDiscards',
-  'OutNoRoutes',
-  'OutTransmits',
-  'FragOKs',
-  'FragFails',
-  'FragCreates',
-  // IpExt-style extras.
-  'InTruncatedPkts',
-  'InCsumErrors',
-  'InBcastPkts',
-  'OutUnresolved',
-] as const;
-
-export const ICMP_COUNTERS = [
-  'InMsgs',
-  'InErrors',
-  'InCsumErrors',
-  'InDestUnreachs',
-  'InTimeExcds',
-  'InParmProbs',
-  'InSrcQuenchs',
-  'InRedirects',
-  'InEchos',
-  'InEchoReps',
-  'InTimestamps',
-  'InTimestampReps',
-  'OutMsgs',
-  'OutErrors',
-  'OutRateLimited',
-  'OutDestUnreachs',
-  'OutTimeExcds',
-  'OutParmProbs',
-  'OutEchos',
-  'OutEchoReps',
-] as const;
+export { ICMP_COUNTERS, IP_COUNTERS };
 
 export interface Ipv4LayerOptions {
   /** TTL of datagrams we originate. Linux ip_default_ttl: 64. */
@@ -108,6 +70,12 @@ export interface Ipv4LayerOptions {
   pmtuExpiresMs?: number;
   /** Datagrams to ourselves waiting for delivery. */
   loopbackQueueMax?: number;
+  /**
+   * Accept a datagram to our unicast address that arrived as a link-layer broadcast
+   * (default false: RFC 1122 3.3.6 says a host SHOULD discard it; Linux accepts it unless
+   * drop_unicast_in_l2_multicast is set).
+   */
+  acceptUnicastInLinkBroadcast?: boolean;
 }
 
 export interface Ipv4LayerConfig {
@@ -127,9 +95,10 @@ export interface EchoListener {
   reply(src: number, seq: number, ttl: number, message: Uint8Array): void;
   /** An echo request we sent to `dst` failed: ICMP error (mapped errno) or address resolution (EHOSTUNREACH). */
   error(dst: number, seq: number, errno: ErrnoName): void;
+  /** The layer was closed (ENETDOWN): no reply can come any more. Optional. */
+  abort?(errno: ErrnoName): void;
 }
 
-const EMPTY = new Uint8Array(0);
 /** RFC 1812 4.3.2.5 / Linux: ICMP errors carry precedence "internetwork control" (0xc0). */
 const TOS_INTERNETWORK_CONTROL = 0xc0;
 
@@ -147,6 +116,8 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
   private readonly defaultTtl: number;
   private readonly echoIgnoreBroadcasts: boolean;
   private readonly loopbackQueueMax: number;
+  private readonly acceptUnicastInLinkBroadcast: boolean;
+  private closed = false;
   private readonly handlers: (IpProtocolHandler | undefined)[] = new Array<IpProtocolHandler | undefined>(256);
   private readonly handlerList: IpProtocolHandler[] = [];
   private readonly echo = new Map<number, EchoListener>();
@@ -173,6 +144,7 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
     this.defaultTtl = o.defaultTtl ?? 64;
     this.echoIgnoreBroadcasts = o.echoIgnoreBroadcasts ?? true;
     this.loopbackQueueMax = o.loopbackQueueMax ?? 1000;
+    this.acceptUnicastInLinkBroadcast = o.acceptUnicastInLinkBroadcast ?? false;
     this.scratch = this.device.txFrame.subarray(this.device.headroom + IPV4_HEADER_LEN);
     this.nextId = this.rng.nextU32() & 0xffff;
     this.pmtu = new PmtuCache(o.pmtuExpiresMs ?? PMTU_EXPIRES_MS);
@@ -206,11 +178,21 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
     return { ip: { ...this.ipStats, ...this.reasm.stats }, icmp: { ...this.icmpStats } };
   }
 
-  /** Stop timers and drop held fragments and queued loopback datagrams. */
+  /**
+   * Stop timers, drop held fragments and queued loopback datagrams, abort the echo
+   * listeners (pending pings fail with ENETDOWN). Afterwards sends fail with ENETDOWN and
+   * received datagrams are discarded (InDiscards), so nothing re-arms a timer. Idempotent.
+   */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.reasm.clear();
     this.loopTimer.cancel();
     this.loopQueue = [];
+    // Pending pings stop their timers and fail at once rather than time out later.
+    const listeners = [...this.echo.values()];
+    this.echo.clear();
+    for (const l of listeners) l.abort?.('ENETDOWN');
   }
 
   // ---------------------------------------------------------------- send
@@ -226,6 +208,10 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
   send(dst: number, proto: number, len: number, opts?: IpSendOptions): ErrnoName | undefined {
     const s = this.ipStats;
     s.OutRequests++;
+    if (this.closed) {
+      s.OutDiscards++;
+      return 'ENETDOWN';
+    }
     const total = IPV4_HEADER_LEN + len;
     if (!(len >= 0 && len <= this.scratch.length && total <= IPV4_MAX_DATAGRAM)) {
       s.OutDiscards++;
@@ -318,14 +304,14 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
   private drainLoopback(): void {
     const q = this.loopQueue;
     this.loopQueue = [];
-    for (const d of q) this.input(d, true);
+    for (const d of q) this.input(d, true, false);
     this.batchEnd();
   }
 
   // ---------------------------------------------------------------- receive (Ipv4Receiver)
 
-  receive(datagram: Uint8Array): void {
-    this.input(datagram, false);
+  receive(datagram: Uint8Array, linkBroadcast = false): void {
+    this.input(datagram, false, linkBroadcast);
   }
 
   batchEnd(): void {
@@ -342,28 +328,40 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
     if (q.fragmentOffset !== 0) return;
     if (q.protocol === IpProto.ICMP) {
       const m = q.payload;
-      if (m.length >= 8 && m[0] === IcmpType.ECHO_REQUEST) {
-        this.echo.get(readU16(m, 4))?.error(q.dst, readU16(m, 6), 'EHOSTUNREACH');
+      if (m.length >= ICMP_HEADER_LEN && m[IcmpOff.TYPE] === IcmpType.ECHO_REQUEST) {
+        this.echo.get(readU16(m, IcmpOff.ID))?.error(q.dst, readU16(m, IcmpOff.SEQ), 'EHOSTUNREACH');
       }
       return;
     }
     this.handlers[q.protocol]?.unreachable?.(q.dst, 'EHOSTUNREACH');
   }
 
-  private input(bytes: Uint8Array, looped: boolean): void {
+  private input(bytes: Uint8Array, looped: boolean, linkBroadcast: boolean): void {
     const v = this.rxDepth === 0 ? this.rxViews : new RxViews();
     this.rxDepth++;
     try {
-      this.inputWith(v, bytes, looped);
+      this.inputWith(v, bytes, looped, linkBroadcast);
     } finally {
       this.rxDepth--;
-      v.info.datagram = EMPTY;
+      v.info.packet = undefined;
     }
   }
 
-  private inputWith(v: RxViews, bytes: Uint8Array, looped: boolean): void {
+  /**
+   * One received datagram. Every datagram ends in exactly one of: InHdrErrors,
+   * InTruncatedPkts, InAddrErrors, InDiscards, ReasmReqds (a fragment: held, completed
+   * or failed), InUnknownProtos or InDelivers. A datagram completed by reassembly then
+   * ends in InUnknownProtos or InDelivers too, so
+   *   InReceives + ReasmOKs = InHdrErrors + InTruncatedPkts + InAddrErrors + InDiscards
+   *                           + ReasmReqds + InUnknownProtos + InDelivers.
+   */
+  private inputWith(v: RxViews, bytes: Uint8Array, looped: boolean, linkBroadcast: boolean): void {
     const s = this.ipStats;
     s.InReceives++;
+    if (this.closed) {
+      s.InDiscards++;
+      return;
+    }
     const p = v.rx;
     const err = p.reset(bytes);
     if (err !== undefined) {
@@ -378,8 +376,18 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
     const src = p.src;
     const dst = p.dst;
     // RFC 1122 3.2.1.3: loopback, broadcast and multicast sources are martians, and
-    // our own address can only come from ourselves.
-    if (!looped && (src === this.route.addr || isLoopback(src) || isMulticast(src) || src === LIMITED_BROADCAST || src === this.route.broadcast)) {
+    // our own address can only come from ourselves. 0.0.0.0/8 ("this network") is a
+    // source only while a host is being configured, so (as Linux) only toward the
+    // limited broadcast.
+    if (
+      !looped &&
+      (src === this.route.addr ||
+        isLoopback(src) ||
+        isMulticast(src) ||
+        src === LIMITED_BROADCAST ||
+        src === this.route.broadcast ||
+        (isThisNetwork(src) && dst !== LIMITED_BROADCAST))
+    ) {
       s.InAddrErrors++;
       if (this.debug) this.log('ip', `drop: martian source ${ipToString(src)}`);
       return;
@@ -394,26 +402,38 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
         return;
       }
     }
+    // RFC 1122 3.3.6: "A host SHOULD silently discard a datagram that is received via a
+    // link-layer broadcast (see Section 2.4) but does not specify an IP multicast or
+    // broadcast destination address." (Also what arrives in promiscuous mode for another MAC.)
+    if (linkBroadcast && !broadcast && !this.acceptUnicastInLinkBroadcast) {
+      s.InAddrErrors++;
+      if (this.debug) this.log('ip', `drop: unicast ${ipToString(dst)} received as a link-layer broadcast`);
+      return;
+    }
     if (broadcast) s.InBcastPkts++;
-    if (p.headerLength > IPV4_HEADER_LEN && !this.checkOptions(p, broadcast)) return;
+    v.broadcast = broadcast;
+    // RFC 1122 3.2.2: no ICMP error about a datagram to an IP broadcast or sent as a
+    // link-layer broadcast (multicast destinations are checked in sendIcmpError).
+    v.quiet = broadcast || linkBroadcast;
+    if (p.headerLength > IPV4_HEADER_LEN && !this.checkOptions(v, p)) return;
     if (p.isFragment) {
       const whole = this.reasm.add(p);
       if (whole === undefined) return;
       if (v.whole.reset(whole) !== undefined) return; // cannot happen: built valid
-      this.deliver(v, v.whole, broadcast);
+      this.deliver(v, v.whole);
       return;
     }
-    this.deliver(v, p, broadcast);
+    this.deliver(v, p);
   }
 
   /** Options are otherwise ignored; malformed ones earn a parameter problem (RFC 1122 3.2.1.8, 3.2.2.5). */
-  private checkOptions(p: Ipv4Packet, broadcast: boolean): boolean {
+  private checkOptions(v: RxViews, p: Ipv4Packet): boolean {
     const header = p.header;
     const bad = ipv4OptionsError(header);
     if (bad >= 0) {
       this.ipStats.InHdrErrors++;
       if (this.debug) this.log('ip', `drop: malformed option at octet ${bad}`);
-      this.sendIcmpError(p, broadcast, IcmpType.PARAM_PROBLEM, 0, paramProblemRest(bad));
+      this.sendIcmpError(p, v.quiet, IcmpType.PARAM_PROBLEM, 0, paramProblemRest(bad));
       return false;
     }
     // RFC 1122 3.3.5: we do not forward, so a source route naming more hops is not ours.
@@ -425,12 +445,12 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
     return true;
   }
 
-  private deliver(v: RxViews, p: Ipv4Packet, broadcast: boolean): void {
+  private deliver(v: RxViews, p: Ipv4Packet): void {
     const s = this.ipStats;
     const proto = p.protocol;
     if (proto === IpProto.ICMP) {
       s.InDelivers++;
-      this.icmpInput(v, p, broadcast);
+      this.icmpInput(v, p);
       return;
     }
     const h = this.handlers[proto];
@@ -438,7 +458,7 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
       s.InUnknownProtos++;
       if (this.debug) this.log('ip', `drop: no handler for protocol ${proto}`);
       // RFC 1122 3.2.2.1: a host SHOULD generate protocol unreachable.
-      this.sendIcmpError(p, broadcast, IcmpType.DEST_UNREACH, UnreachCode.PROTOCOL, 0);
+      this.sendIcmpError(p, v.quiet, IcmpType.DEST_UNREACH, UnreachCode.PROTOCOL, 0);
       return;
     }
     s.InDelivers++;
@@ -447,15 +467,16 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
     info.dst = p.dst;
     info.ttl = p.ttl;
     info.tos = p.tos;
-    info.datagram = p.datagram;
+    info.packet = p;
     const wanted = h.receive(info, p.payload);
     // RFC 1122 3.2.2.1 / 4.1.3.1: no endpoint (UDP): port unreachable.
-    if (!wanted) this.sendIcmpError(p, broadcast, IcmpType.DEST_UNREACH, UnreachCode.PORT, 0);
+    if (!wanted) this.sendIcmpError(p, v.quiet, IcmpType.DEST_UNREACH, UnreachCode.PORT, 0);
   }
 
   // ---------------------------------------------------------------- ICMP
 
-  private icmpInput(v: RxViews, p: Ipv4Packet, broadcast: boolean): void {
+  /** Every message ends in InErrors (bad length or checksum) or one per-type counter (InUnknownTypes for the rest). */
+  private icmpInput(v: RxViews, p: Ipv4Packet): void {
     const st = this.icmpStats;
     st.InMsgs++;
     const m = v.icmp;
@@ -470,7 +491,7 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
       case IcmpType.ECHO_REQUEST:
         st.InEchos++;
         // RFC 1122 3.2.2.6: an echo request to a broadcast address MAY be silently discarded.
-        if (broadcast && this.echoIgnoreBroadcasts) return;
+        if (v.broadcast && this.echoIgnoreBroadcasts) return;
         this.echoReply(p, m);
         return;
       case IcmpType.ECHO_REPLY:
@@ -503,11 +524,13 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
         st.InTimestampReps++;
         return;
       default:
-        // RFC 1122 3.2.2: an ICMP message of unknown type MUST be silently discarded.
+        // RFC 1122 3.2.2: "If an ICMP message of unknown type is received, it MUST be
+        // silently discarded."
+        st.InUnknownTypes++;
         return;
     }
     // Linux icmp_rcv: error messages sent to a broadcast address are bogus.
-    if (broadcast) {
+    if (v.broadcast) {
       st.InErrors++;
       return;
     }
@@ -524,11 +547,12 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
     const msg = m.message;
     const out = this.scratch;
     out.set(msg, 0);
-    out[0] = IcmpType.ECHO_REPLY;
-    out[1] = 0;
-    out[2] = 0;
-    out[3] = 0;
-    writeU16(out, 2, finish(checksum(out, 0, 0, msg.length)));
+    // Type 8 -> 0 changes one 16-bit word of the message: update the checksum for it
+    // (RFC 1624 eqn. 3) instead of summing the whole echo data again.
+    const oldWord = readU16(out, IcmpOff.TYPE);
+    out[IcmpOff.TYPE] = IcmpType.ECHO_REPLY;
+    out[IcmpOff.CODE] = 0;
+    writeU16(out, IcmpOff.CHECKSUM, updateChecksum16(readU16(out, IcmpOff.CHECKSUM), oldWord, readU16(out, IcmpOff.TYPE)));
     st.OutMsgs++;
     st.OutEchoReps++;
     if (this.send(p.src, IpProto.ICMP, msg.length, { tos: p.tos }) !== undefined) st.OutErrors++;
@@ -565,7 +589,7 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
     if (errno === undefined || q.fragmentOffset !== 0) return;
     const quoted = q.payload;
     if (q.protocol === IpProto.ICMP) {
-      if (quoted[0] === IcmpType.ECHO_REQUEST) this.echo.get(readU16(quoted, 4))?.error(dst, readU16(quoted, 6), errno);
+      if (quoted[IcmpOff.TYPE] === IcmpType.ECHO_REQUEST) this.echo.get(readU16(quoted, IcmpOff.ID))?.error(dst, readU16(quoted, IcmpOff.SEQ), errno);
       return;
     }
     this.handlers[q.protocol]?.receiveIcmpError({ type, code, errno, nextHopMtu: mtu, src: q.src, dst, quoted });
@@ -576,16 +600,18 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
    * message MUST NOT be sent as the result of receiving: an ICMP error message, or a
    * datagram destined to an IP broadcast or IP multicast address, or a datagram sent as
    * a link-layer broadcast, or a non-initial fragment, or a datagram whose source address
-   * does not define a single host". (The link-layer broadcast case is not visible through
-   * NetDevice.) Rate-limited (RFC 1812 4.3.2.8). Returns whether it was sent.
+   * does not define a single host". `quiet` covers the two broadcast cases (the receive
+   * path knows them). Rate-limited (RFC 1812 4.3.2.8). Returns whether it was sent.
    */
-  private sendIcmpError(orig: Ipv4Packet, origBroadcast: boolean, type: number, code: number, rest: number): boolean {
+  private sendIcmpError(orig: Ipv4Packet, quiet: boolean, type: number, code: number, rest: number): boolean {
     const st = this.icmpStats;
-    if (origBroadcast || isMulticast(orig.dst)) return false;
+    if (quiet || isMulticast(orig.dst)) return false;
     if (orig.fragmentOffset !== 0) return false;
     if (orig.protocol === IpProto.ICMP) {
-      const t = orig.payload[0];
-      if (t === undefined || !isIcmpQuery(t)) return false;
+      // An ICMP error, or a message of unknown type (treated like one, as Linux does).
+      if (orig.payloadLength === 0) return false;
+      const t = orig.datagram[orig.headerLength + IcmpOff.TYPE]!;
+      if (!isIcmpQuery(t)) return false;
     }
     const to = orig.src;
     if (!this.route.isLocal(to) && !this.route.isUnicastSource(to)) return false;
@@ -606,6 +632,7 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
 
   /** RFC 792 / RFC 1122 3.2.1.4 (MAY; Linux does): time exceeded, code 1, quoting the first fragment. */
   private reassemblyTimedOut(src: number, dst: number, quote: Uint8Array): void {
+    if (this.closed) return;
     const q = new Ipv4Packet();
     if (q.resetQuoted(quote) !== undefined) return;
     this.sendIcmpError(q, this.route.isBroadcast(dst), IcmpType.TIME_EXCEEDED, TimeExceededCode.REASSEMBLY, 0);
@@ -650,11 +677,40 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
   }
 }
 
-/** The views one receive uses. */
+/**
+ * The IpRxInfo handed to transports: plain fields, and the whole datagram as a getter
+ * that makes its view only when a transport asks (most never do), so delivering a
+ * padded frame allocates no extra view.
+ */
+class RxInfo implements IpRxInfo {
+  src = 0;
+  dst = 0;
+  ttl = 0;
+  tos = 0;
+  // ECMAScript private fields, not TypeScript `private`: `{ ...info }` in a transport
+  // (copying the facts) must see only the IpRxInfo fields.
+  #packet: Ipv4Packet | undefined = undefined;
+  readonly #empty = new Uint8Array(0);
+
+  get datagram(): Uint8Array {
+    return this.#packet === undefined ? this.#empty : this.#packet.datagram;
+  }
+
+  /** The datagram being delivered; undefined outside a delivery. */
+  set packet(p: Ipv4Packet | undefined) {
+    this.#packet = p;
+  }
+}
+
+/** The views and per-datagram flags one receive uses. */
 class RxViews {
   readonly rx = new Ipv4Packet();
   readonly whole = new Ipv4Packet();
   readonly quoted = new Ipv4Packet();
   readonly icmp = new IcmpPacket();
-  readonly info: IpRxInfo = { src: 0, dst: 0, ttl: 0, tos: 0, datagram: EMPTY };
+  readonly info = new RxInfo();
+  /** The destination is an IP broadcast address. */
+  broadcast = false;
+  /** No ICMP error may answer this datagram: IP broadcast, or a link-layer broadcast (RFC 1122 3.2.2). */
+  quiet = false;
 }

@@ -73,6 +73,9 @@ export function ping(layer: Ipv4Layer, dst: number, opts: PingOptions = {}): Pro
         if (errSeq !== seq || to !== dst) return;
         fail(errno, `ping ${ipToString(dst)} seq ${seq}`);
       },
+      abort(errno) {
+        fail(errno, `ping ${ipToString(dst)}: the IPv4 layer was closed`);
+      },
     };
     if (!layer.registerEcho(id, listener)) {
       reject(new StackError('EADDRINUSE', `ICMP echo identifier ${id} is in use`));

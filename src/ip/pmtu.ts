@@ -39,6 +39,7 @@ export class PmtuCache {
 
   /** The learned MTU toward dst, or undefined (none, or expired). */
   get(dst: number, now: number): number | undefined {
+    if (this.entries.size === 0) return undefined; // the common case, on every send
     const e = this.entries.get(dst);
     if (e === undefined) return undefined;
     if (now >= e.expires) {

@@ -28,9 +28,11 @@ import type { Clock, Timer } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { ipToString } from './types.js';
 import {
+  IPV4_FLAG_DF,
   IPV4_HEADER_LEN,
   IPV4_MAX_DATAGRAM,
   Ipv4Off,
+  readU16,
   refreshIpv4Checksum,
   writeU16,
   type Ipv4Packet,
@@ -206,9 +208,16 @@ export class Reassembler {
       this.push(d, frags.length, off, end, payload, off);
       return true;
     }
-    // Find the first interval ending after off.
+    // The first interval ending after off. Intervals are sorted and disjoint, so their
+    // ends increase: binary search (a flood of tiny fragments in random order must not
+    // cost a linear scan per fragment).
     let i = 0;
-    while (i < frags.length && frags[i]!.end <= off) i++;
+    let hi = frags.length;
+    while (i < hi) {
+      const mid = (i + hi) >>> 1;
+      if (frags[mid]!.end <= off) i = mid + 1;
+      else hi = mid;
+    }
     // Is [off, end) fully covered by held data? Then it is a duplicate.
     let covered = off;
     for (let j = i; j < frags.length && frags[j]!.off <= covered && covered < end; j++) covered = frags[j]!.end;
@@ -290,8 +299,7 @@ export class Reassembler {
     // RFC 791: the reassembled datagram is the first fragment's header with MF clear,
     // offset zero and the new total length (DF kept as the first fragment had it).
     writeU16(out, Ipv4Off.TOTAL_LEN, total);
-    out[Ipv4Off.FLAGS_FRAG] = out[Ipv4Off.FLAGS_FRAG]! & 0x40;
-    out[Ipv4Off.FLAGS_FRAG + 1] = 0;
+    writeU16(out, Ipv4Off.FLAGS_FRAG, readU16(out, Ipv4Off.FLAGS_FRAG) & IPV4_FLAG_DF);
     refreshIpv4Checksum(out, 0, hl);
     for (const f of d.frags) out.set(f.data, hl + f.off);
     this.remove(d);

@@ -7,31 +7,13 @@
  * 0.0.0.0/8 "this network", 127.0.0.0/8 loopback, 224.0.0.0/4 multicast, 240.0.0.0/4
  * reserved, 255.255.255.255 limited broadcast. Addresses are host-order u32.
  */
-import { ipToString, parseIp } from './types.js';
+import { LIMITED_BROADCAST, ipToString, isLoopback, isMulticast, isReserved, isThisNetwork, parseIp } from '../core/ipaddr.js';
 
-export const LIMITED_BROADCAST = 0xffffffff;
+export { LIMITED_BROADCAST, isLoopback, isMulticast, isReserved, isThisNetwork };
 
 /** Netmask for a prefix length 0..32, as an unsigned number. */
 export function prefixMask(prefixLen: number): number {
   return prefixLen <= 0 ? 0 : (0xffffffff << (32 - Math.min(32, prefixLen))) >>> 0;
-}
-
-export function isLoopback(a: number): boolean {
-  return a >>> 24 === 127;
-}
-
-export function isMulticast(a: number): boolean {
-  return a >>> 28 === 0xe;
-}
-
-/** 240.0.0.0/4 (class E) including 255.255.255.255. */
-export function isReserved(a: number): boolean {
-  return a >>> 28 === 0xf;
-}
-
-/** 0.0.0.0/8: "this host on this network" (RFC 1122 3.2.1.3 (a), (b)). */
-export function isThisNetwork(a: number): boolean {
-  return a >>> 24 === 0;
 }
 
 /** Parse "10.77.0.2/24" (a bare address means /32). Undefined for anything malformed. */

@@ -79,20 +79,5 @@ export interface IpSender {
   send(dst: number, proto: number, len: number, opts?: IpSendOptions): ErrnoName | undefined;
 }
 
-export function ipToString(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-}
-
-/** Parse dotted-quad; returns undefined for anything that is not exactly four 0..255 parts. */
-export function parseIp(s: string): number | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  let a = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    a = a * 256 + n;
-  }
-  return a >>> 0;
-}
+/** Address formatting and parsing (defined in core so the link layer can use them too). */
+export { ipToString, parseIp } from '../core/ipaddr.js';

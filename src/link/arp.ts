@@ -9,11 +9,12 @@
  *
  * Addresses are IPv4 numbers in host order (10.77.0.2 = 0x0a4d0002).
  */
+import { readU16, readU32, writeU16, writeU32 } from '../core/bytes.js';
 import type { Clock, Timer } from '../core/clock.js';
 import { counters } from '../core/counters.js';
 import type { ErrnoName } from '../core/errno.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import { ipToString } from '../ip/types.js';
+import { LIMITED_BROADCAST, ipToString, isLoopback, isMulticast, isThisNetwork } from '../core/ipaddr.js';
 import { ETH_HEADER_LEN, ETH_OFF_DST, ETH_OFF_SRC, ETH_OFF_TYPE, EtherType, ParseError } from './ethernet.js';
 import { MAC_LEN, copyMac, formatMac, isMulticastMac, isZeroMac, macEquals, writeBroadcastMac } from './mac.js';
 
@@ -47,31 +48,31 @@ export class ArpPacket {
    */
   static parse(bytes: Uint8Array): ArpPacket | ParseError {
     if (bytes.length < ARP_LEN) return new ParseError(`ARP packet of ${bytes.length} bytes, need ${ARP_LEN}`);
-    const htype = u16(bytes, OFF_HTYPE);
+    const htype = readU16(bytes, OFF_HTYPE);
     if (htype !== ARP_HTYPE_ETHERNET) return new ParseError(`ARP hardware type ${htype}, want 1 (Ethernet)`);
-    const ptype = u16(bytes, OFF_PTYPE);
+    const ptype = readU16(bytes, OFF_PTYPE);
     if (ptype !== EtherType.IPv4) return new ParseError(`ARP protocol type 0x${ptype.toString(16)}, want 0x0800`);
     if (bytes[OFF_HLEN] !== MAC_LEN) return new ParseError(`ARP hardware length ${bytes[OFF_HLEN]}, want 6`);
     if (bytes[OFF_PLEN] !== 4) return new ParseError(`ARP protocol length ${bytes[OFF_PLEN]}, want 4`);
-    const op = u16(bytes, OFF_OP);
+    const op = readU16(bytes, OFF_OP);
     if (op !== ArpOp.REQUEST && op !== ArpOp.REPLY) return new ParseError(`ARP opcode ${op}, want 1 or 2`);
     return new ArpPacket(bytes);
   }
 
   get op(): number {
-    return u16(this.b, OFF_OP);
+    return readU16(this.b, OFF_OP);
   }
   get senderMac(): Uint8Array {
     return this.b.subarray(OFF_SHA, OFF_SHA + MAC_LEN);
   }
   get senderIp(): number {
-    return u32(this.b, OFF_SPA);
+    return readU32(this.b, OFF_SPA);
   }
   get targetMac(): Uint8Array {
     return this.b.subarray(OFF_THA, OFF_THA + MAC_LEN);
   }
   get targetIp(): number {
-    return u32(this.b, OFF_TPA);
+    return readU32(this.b, OFF_TPA);
   }
   get bytes(): Uint8Array {
     return this.b.subarray(0, ARP_LEN);
@@ -95,33 +96,16 @@ export function emitArp(
   targetMac: Uint8Array | undefined,
   targetIp: number,
 ): void {
-  put16(buf, off + OFF_HTYPE, ARP_HTYPE_ETHERNET);
-  put16(buf, off + OFF_PTYPE, EtherType.IPv4);
+  writeU16(buf, off + OFF_HTYPE, ARP_HTYPE_ETHERNET);
+  writeU16(buf, off + OFF_PTYPE, EtherType.IPv4);
   buf[off + OFF_HLEN] = MAC_LEN;
   buf[off + OFF_PLEN] = 4;
-  put16(buf, off + OFF_OP, op);
+  writeU16(buf, off + OFF_OP, op);
   copyMac(buf, off + OFF_SHA, senderMac);
-  put32(buf, off + OFF_SPA, senderIp);
+  writeU32(buf, off + OFF_SPA, senderIp);
   if (targetMac === undefined) buf.fill(0, off + OFF_THA, off + OFF_THA + MAC_LEN);
   else copyMac(buf, off + OFF_THA, targetMac);
-  put32(buf, off + OFF_TPA, targetIp);
-}
-
-function u16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 8) & 0xff;
-  b[o + 1] = v & 0xff;
-}
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 24) & 0xff;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
+  writeU32(buf, off + OFF_TPA, targetIp);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -141,10 +125,17 @@ export interface ArpOptions {
   maxProbes?: number;
   /** After a failed resolution, sends to that address fail at once with EHOSTUNREACH for this long. */
   failedHoldMs?: number;
-  /** Datagrams queued per unresolved neighbour (lwIP ARP_QUEUE_LEN: 3). */
+  /**
+   * Datagrams queued per unresolved neighbour. Enough for every fragment of one 64 KB
+   * datagram over a 1500-byte MTU (45), so the first datagram to a new neighbour is not
+   * cut to its last few fragments (lwIP keeps 3; Linux bounds the queue in bytes,
+   * unres_qlen_bytes = 208 KB).
+   */
   queuePerNeighbour?: number;
   /** Datagrams queued over all neighbours. */
   queueTotal?: number;
+  /** Bytes queued over all neighbours (copies of the datagrams). */
+  queueBytes?: number;
   /** Bound on cache entries. */
   maxEntries?: number;
 }
@@ -156,8 +147,9 @@ export const ARP_DEFAULTS: Required<ArpOptions> = {
   maxRequests: 3,
   maxProbes: 3,
   failedHoldMs: 3_000,
-  queuePerNeighbour: 3,
-  queueTotal: 64,
+  queuePerNeighbour: 64,
+  queueTotal: 256,
+  queueBytes: 1024 * 1024,
   maxEntries: 512,
 };
 
@@ -221,6 +213,8 @@ export const ARP_COUNTERS = [
 ] as const;
 
 const ARP_FRAME_LEN = ETH_HEADER_LEN + ARP_LEN;
+/** Eviction prefers failed, then stale, reachable, and last incomplete entries. */
+const EVICTION_RANK = { failed: 0, stale: 1, reachable: 2, incomplete: 3 } as const satisfies Record<ArpState, number>;
 
 export class ArpCache {
   readonly counters = counters(ARP_COUNTERS);
@@ -235,6 +229,7 @@ export class ArpCache {
   private readonly mac: Uint8Array;
   private ip = 0;
   private queuedTotal = 0;
+  private queuedBytes = 0;
   private queueOrder = 0;
 
   constructor(host: ArpHost, clock: Clock, mac: Uint8Array, opts: ArpOptions = {}, logger: Logger = silentLogger) {
@@ -278,18 +273,24 @@ export class ArpCache {
 
   /**
    * Slow path after lookup() missed: keep a COPY of `datagram` until `ip` resolves, starting
-   * resolution if needed. Returns EHOSTUNREACH while a failed resolution is held down.
+   * resolution if needed. Returns EHOSTUNREACH while a failed resolution is held down, and
+   * ENOBUFS when the datagram cannot be queued at all (larger than queueBytes).
    *
    * RFC 1122 2.3.2.2: "The link layer SHOULD save (rather than discard) at least one (the
    * latest) packet of each set of packets destined to the same unresolved IP address, and
    * transmit the saved packet when the address has been resolved." We keep the latest
-   * `queuePerNeighbour`, and `queueTotal` over all neighbours; overflow drops the oldest.
+   * `queuePerNeighbour`, and at most `queueTotal` datagrams and `queueBytes` bytes over all
+   * neighbours; overflow drops the oldest (counted queueDrops).
    */
   enqueue(ip: number, datagram: Uint8Array): ErrnoName | undefined {
     let e = this.entries.get(ip);
     if (e !== undefined && e.state === 'failed') {
       this.counters.unreachableDrops++;
       return 'EHOSTUNREACH';
+    }
+    if (datagram.length > this.opts.queueBytes || this.opts.queuePerNeighbour <= 0) {
+      this.counters.queueDrops++;
+      return 'ENOBUFS';
     }
     if (e === undefined) {
       e = this.create(ip, 'incomplete');
@@ -304,10 +305,14 @@ export class ArpCache {
       this.host.transmitQueued(ip, e.mac, datagram);
       return undefined;
     }
-    if (e.queue.length >= this.opts.queuePerNeighbour) this.dropOldest(e);
-    else if (this.queuedTotal >= this.opts.queueTotal) this.dropOldestGlobal(e);
+    const o = this.opts;
+    if (e.queue.length >= o.queuePerNeighbour) this.dropOldest(e);
+    while (this.queuedTotal >= o.queueTotal || this.queuedBytes + datagram.length > o.queueBytes) {
+      if (!this.dropOldestGlobal()) break;
+    }
     e.queue.push({ data: datagram.slice(), order: this.queueOrder++ });
     this.queuedTotal++;
+    this.queuedBytes += datagram.length;
     return undefined;
   }
 
@@ -316,11 +321,14 @@ export class ArpCache {
     if (this.ip === 0) return;
     this.buildFrame(undefined, ArpOp.REQUEST, undefined, this.ip);
     this.counters.gratuitousSent++;
-    this.logger.log('arp', `announce ${ipToString(this.ip)} is-at ${formatMac(this.mac)}`);
+    if (this.logger.enabled('arp')) this.logger.log('arp', `announce ${ipToString(this.ip)} is-at ${formatMac(this.mac)}`);
     this.host.transmitArp(this.tx);
   }
 
-  /** An ARP packet from the wire (the Ethernet payload, padding included). Never throws. */
+  /**
+   * An ARP packet from the wire (the Ethernet payload, padding included). Never throws.
+   * Every packet ends in exactly one of badPackets, requestsReceived, repliesReceived.
+   */
   input(payload: Uint8Array): void {
     const p = ArpPacket.parse(payload);
     if (p instanceof ParseError) return this.bad(p.reason);
@@ -328,9 +336,15 @@ export class ArpCache {
     const spa = p.senderIp;
     const tpa = p.targetIp;
     const sha = p.senderMac;
+    if (isMulticastMac(sha) || isZeroMac(sha)) return this.bad(`sender MAC ${formatMac(sha)} is not a unicast address`);
+    // A sender address that cannot be one host's (RFC 1122 3.2.1.3): never learned, never
+    // answered (Linux: the route lookup for such a source fails, so arp_process drops it).
+    // 0.0.0.0 itself is the RFC 5227 probe, handled below.
+    if (spa !== 0 && (isThisNetwork(spa) || isLoopback(spa) || isMulticast(spa) || spa === LIMITED_BROADCAST)) {
+      return this.bad(`sender address ${ipToString(spa)} is not a unicast host address`);
+    }
     if (op === ArpOp.REQUEST) this.counters.requestsReceived++;
     else this.counters.repliesReceived++;
-    if (isMulticastMac(sha) || isZeroMac(sha)) return this.bad(`sender MAC ${formatMac(sha)} is not a unicast address`);
     if (this.ip !== 0 && spa === this.ip) {
       // Someone else claims our address (RFC 5227 section 2.4 conflict detection); never learn it.
       if (!macEquals(sha, 0, this.mac)) {
@@ -400,6 +414,7 @@ export class ArpCache {
   clear(): void {
     this.entries.clear();
     this.queuedTotal = 0;
+    this.queuedBytes = 0;
     this.timer.cancel();
   }
 
@@ -429,9 +444,7 @@ export class ArpCache {
       this.schedule(e, now + this.opts.staleMs);
     }
     if (e.queue.length > 0) {
-      const q = e.queue;
-      e.queue = [];
-      this.queuedTotal -= q.length;
+      const q = this.takeQueue(e);
       for (const item of q) this.host.transmitQueued(e.ip, e.mac, item.data);
     }
   }
@@ -454,7 +467,7 @@ export class ArpCache {
 
   /** Make room: the oldest failed entry, else the oldest stale, else reachable, else incomplete. */
   private evict(): void {
-    const rank: Record<ArpState, number> = { failed: 0, stale: 1, reachable: 2, incomplete: 3 };
+    const rank = EVICTION_RANK;
     let victim: Entry | undefined;
     for (const e of this.entries.values()) {
       if (victim === undefined || rank[e.state] < rank[victim.state] || (rank[e.state] === rank[victim.state] && e.updated < victim.updated)) {
@@ -463,20 +476,32 @@ export class ArpCache {
     }
     if (victim === undefined) return;
     this.counters.evictions++;
-    this.counters.queueDrops += victim.queue.length;
-    this.queuedTotal -= victim.queue.length;
+    this.counters.queueDrops += this.takeQueue(victim).length;
     this.entries.delete(victim.ip);
     if (this.logger.enabled('arp')) this.logger.log('arp', `cache full (${this.opts.maxEntries}): evicted ${victim.state} ${ipToString(victim.ip)}`);
   }
 
+  /** Detach e's queue and take it off the totals. */
+  private takeQueue(e: Entry): Queued[] {
+    const q = e.queue;
+    if (q.length === 0) return q;
+    e.queue = [];
+    this.queuedTotal -= q.length;
+    for (const item of q) this.queuedBytes -= item.data.length;
+    return q;
+  }
+
   private dropOldest(e: Entry): void {
-    e.queue.shift();
+    const item = e.queue.shift();
+    if (item === undefined) return;
     this.queuedTotal--;
+    this.queuedBytes -= item.data.length;
     this.counters.queueDrops++;
     if (this.logger.enabled('arp')) this.logger.log('arp', `queue for ${ipToString(e.ip)} full (${this.opts.queuePerNeighbour}): dropped the oldest datagram`);
   }
 
-  private dropOldestGlobal(fallback: Entry): void {
+  /** Drop the oldest datagram over all neighbours; false when nothing is queued. */
+  private dropOldestGlobal(): boolean {
     let victim: Entry | undefined;
     let oldest = Infinity;
     for (const e of this.entries.values()) {
@@ -486,12 +511,15 @@ export class ArpCache {
         victim = e;
       }
     }
-    const v = victim ?? fallback;
-    if (v.queue.length === 0) return;
-    v.queue.shift();
+    if (victim === undefined) return false;
+    const item = victim.queue.shift()!;
     this.queuedTotal--;
+    this.queuedBytes -= item.data.length;
     this.counters.queueDrops++;
-    if (this.logger.enabled('arp')) this.logger.log('arp', `resolution queue full (${this.opts.queueTotal}): dropped the oldest datagram (for ${ipToString(v.ip)})`);
+    if (this.logger.enabled('arp')) {
+      this.logger.log('arp', `resolution queue full (${this.opts.queueTotal} datagrams, ${this.opts.queueBytes} bytes): dropped the oldest (for ${ipToString(victim.ip)})`);
+    }
+    return true;
   }
 
   /** Request for `ip`: broadcast when `unicastTo` is undefined, else a unicast poll to that MAC. */
@@ -566,7 +594,7 @@ export class ArpCache {
           // "delete the entry if no ARP Reply is received from N successive polls"
           this.counters.refreshFailures++;
           this.entries.delete(e.ip);
-          this.logger.log('arp', `${ipToString(e.ip)} did not answer ${o.maxProbes} unicast polls: entry removed`);
+          if (this.logger.enabled('arp')) this.logger.log('arp', `${ipToString(e.ip)} did not answer ${o.maxProbes} unicast polls: entry removed`);
         }
         return;
       case 'failed':
@@ -577,13 +605,11 @@ export class ArpCache {
 
   /** Resolution failed after maxRequests: every waiting datagram goes back up with EHOSTUNREACH. */
   private fail(e: Entry, now: number): void {
-    const q = e.queue;
-    e.queue = [];
-    this.queuedTotal -= q.length;
+    const q = this.takeQueue(e);
     e.state = 'failed';
     e.deadline = now + this.opts.failedHoldMs;
     this.counters.resolutionFailures++;
-    this.logger.log('arp', `${ipToString(e.ip)} unresolved after ${e.probes} requests: ${q.length} datagram(s) EHOSTUNREACH`);
+    if (this.logger.enabled('arp')) this.logger.log('arp', `${ipToString(e.ip)} unresolved after ${e.probes} requests: ${q.length} datagram(s) EHOSTUNREACH`);
     for (const item of q) {
       this.counters.queuedFailed++;
       this.host.resolutionFailed(e.ip, item.data);

@@ -29,8 +29,14 @@ export interface NetDevice {
 }
 
 export interface Ipv4Receiver {
-  /** An IPv4 datagram from the wire (the Ethernet payload; may carry trailing padding). Valid only during the call. */
-  receive(datagram: Uint8Array): void;
+  /**
+   * An IPv4 datagram from the wire (the Ethernet payload; may carry trailing padding).
+   * Valid only during the call. `linkBroadcast` is true when the frame was not addressed
+   * to our unicast MAC (link-layer broadcast or multicast, or another host's frame seen in
+   * promiscuous mode), so IPv4 can apply RFC 1122 3.2.2 (no ICMP error about a datagram
+   * sent as a link-layer broadcast) and 3.3.6. Omitted means false (unicast to us).
+   */
+  receive(datagram: Uint8Array, linkBroadcast?: boolean): void;
   /** Datagrams queued for `nextHop` were dropped: ARP resolution failed (EHOSTUNREACH). Each dropped datagram is passed. */
   resolutionFailed(nextHop: number, datagram: Uint8Array): void;
   /** End of a receive batch. */

@@ -6,6 +6,7 @@
  * IEEE 802.3 clause 3.2.8) carries padding after short payloads, so the layer above must
  * trim by its own length field (IPv4 total length, ARP's fixed size).
  */
+import { readU16, writeU16 } from '../core/bytes.js';
 import { MAC_LEN, copyMac, formatMac, isBroadcastMac, isMulticastMac, macEquals } from './mac.js';
 
 // ---- Header layout ----
@@ -88,7 +89,7 @@ export class EthernetFrame {
     return this.b.subarray(ETH_OFF_SRC, ETH_OFF_SRC + MAC_LEN);
   }
   get ethertype(): number {
-    return (this.b[ETH_OFF_TYPE]! << 8) | this.b[ETH_OFF_TYPE + 1]!;
+    return readU16(this.b, ETH_OFF_TYPE);
   }
   /** Everything after the header, padding included. */
   get payload(): Uint8Array {
@@ -119,8 +120,7 @@ export class EthernetFrame {
     copyMac(this.b, ETH_OFF_SRC, mac);
   }
   setEthertype(t: number): void {
-    this.b[ETH_OFF_TYPE] = t >>> 8;
-    this.b[ETH_OFF_TYPE + 1] = t & 0xff;
+    writeU16(this.b, ETH_OFF_TYPE, t);
   }
 
   toString(): string {
@@ -138,11 +138,10 @@ function checkFrame(bytes: Uint8Array): string | undefined {
 export function emitEthernetHeader(buf: Uint8Array, off: number, dst: Uint8Array, src: Uint8Array, ethertype: number): void {
   copyMac(buf, off + ETH_OFF_DST, dst);
   copyMac(buf, off + ETH_OFF_SRC, src);
-  buf[off + ETH_OFF_TYPE] = ethertype >>> 8;
-  buf[off + ETH_OFF_TYPE + 1] = ethertype & 0xff;
+  writeU16(buf, off + ETH_OFF_TYPE, ethertype);
 }
 
 /** EtherType of a frame known to be at least 14 bytes long. */
 export function ethertypeOf(frame: Uint8Array): number {
-  return (frame[ETH_OFF_TYPE]! << 8) | frame[ETH_OFF_TYPE + 1]!;
+  return readU16(frame, ETH_OFF_TYPE);
 }

@@ -14,14 +14,16 @@
  *    `delayMs` + uniform jitter in [0, jitterMs); with probability `reorder`, an extra
  *    `reorderDelayMs` that lets later frames overtake it.
  *
- * Lost frames still make send() return true (the wire took them); a full rate-limit queue
- * returns false. Frames with no delay at all go straight to the inner link, whose verdict
- * send() returns.
+ * Lost frames still make send() return true (the wire took them); a full rate-limit queue,
+ * or `maxHeld` delayed frames already held, returns false. Frames with no delay at all go
+ * straight to the inner link, whose verdict send() returns.
  */
 import type { Clock, Timer } from '../core/clock.js';
 import { counters } from '../core/counters.js';
 import type { Rng } from '../core/rng.js';
+import { TimeHeap } from '../core/heap.js';
 import type { Link, LinkReceiver } from './link.js';
+import { Serializer } from './serializer.js';
 
 export interface GilbertElliott {
   /** Probability of moving Good -> Bad, per frame. */
@@ -52,6 +54,8 @@ export interface ImpairOptions {
   bandwidthBps?: number;
   /** Frames waiting for the rate limiter before tail drop (default 1000). */
   queueFrames?: number;
+  /** Delayed frames held at once before further delayed copies are dropped (default 16384, counted in heldDrops). */
+  maxHeld?: number;
 }
 
 export const IMPAIR_COUNTERS = [
@@ -62,6 +66,7 @@ export const IMPAIR_COUNTERS = [
   'duplicated',
   'reordered',
   'corrupted',
+  'heldDrops',
 ] as const;
 
 export class ImpairedLink implements Link {
@@ -72,10 +77,9 @@ export class ImpairedLink implements Link {
   private readonly o: Required<Omit<ImpairOptions, 'burst'>>;
   private readonly ge: Required<GilbertElliott> | undefined;
   private bad = false;
-  private busyUntil = 0;
-  private readonly finishes: number[] = [];
-  private finishHead = 0;
-  private readonly pending = new FrameHeap();
+  private readonly serializer: Serializer | undefined;
+  /** Delayed copies waiting for their time, keyed by (time, insertion order). */
+  private readonly pending = new TimeHeap<Uint8Array>();
   private readonly timer: Timer;
   private readonly scratch: Uint8Array;
   private closed = false;
@@ -94,11 +98,13 @@ export class ImpairedLink implements Link {
       corrupt: opts.corrupt ?? 0,
       bandwidthBps: opts.bandwidthBps ?? 0,
       queueFrames: opts.queueFrames ?? 1000,
+      maxHeld: opts.maxHeld ?? 16384,
     };
     this.ge = opts.burst === undefined ? undefined : { lossBad: 1, lossGood: 0, ...opts.burst };
     for (const [k, v] of Object.entries(this.o)) {
       if (typeof v !== 'number' || !(v >= 0)) throw new RangeError(`impair: ${k} must be a number >= 0, got ${v}`);
     }
+    this.serializer = this.o.bandwidthBps > 0 ? new Serializer(this.o.bandwidthBps, this.o.queueFrames) : undefined;
     this.scratch = new Uint8Array(inner.mtu + 64);
     this.timer = clock.createTimer(() => this.release());
   }
@@ -134,19 +140,12 @@ export class ImpairedLink implements Link {
     const now = this.clock.now();
     let at = now;
     const o = this.o;
-    if (o.bandwidthBps > 0) {
-      while (this.finishHead < this.finishes.length && this.finishes[this.finishHead]! <= now) this.finishHead++;
-      if (this.finishHead > 1024 && this.finishHead * 2 > this.finishes.length) {
-        this.finishes.splice(0, this.finishHead);
-        this.finishHead = 0;
-      }
-      if (this.finishes.length - this.finishHead >= o.queueFrames) {
+    if (this.serializer !== undefined) {
+      at = this.serializer.admit(now, frame.length);
+      if (at < 0) {
         c.queueDrops++;
         return false;
       }
-      at = Math.max(now, this.busyUntil) + (frame.length * 8 * 1000) / o.bandwidthBps;
-      this.busyUntil = at;
-      this.finishes.push(at);
     }
     const dup = o.duplicate > 0 && this.rng.nextFloat() < o.duplicate;
     const ok = this.emit(frame, at);
@@ -169,7 +168,12 @@ export class ImpairedLink implements Link {
     }
     const corrupt = o.corrupt > 0 && frame.length > 0 && rng.nextFloat() < o.corrupt;
     let out = frame;
-    if (t > this.clock.now()) {
+    const delayed = t > this.clock.now();
+    if (delayed && this.pending.size >= o.maxHeld) {
+      this.counters.heldDrops++;
+      return false;
+    }
+    if (delayed) {
       out = frame.slice();
     } else if (corrupt) {
       out = frame.length <= this.scratch.length ? this.scratch.subarray(0, frame.length) : new Uint8Array(frame.length);
@@ -180,7 +184,7 @@ export class ImpairedLink implements Link {
       out[i] = out[i]! ^ (1 << (rng.nextU32() & 7));
       this.counters.corrupted++;
     }
-    if (t > this.clock.now()) {
+    if (delayed) {
       this.pending.push(t, out);
       const armed = this.timer.deadline;
       if (armed === undefined || t < armed) this.timer.arm(t);
@@ -217,81 +221,4 @@ export class ImpairedLink implements Link {
 /** Wrap `link` so its send path loses, duplicates, reorders, delays, corrupts and rate-limits. */
 export function impair(link: Link, clock: Clock, rng: Rng, opts: ImpairOptions = {}): ImpairedLink {
   return new ImpairedLink(link, clock, rng, opts);
-}
-
-/** A min-heap of frames keyed by (time, insertion order). */
-class FrameHeap {
-  private readonly times: number[] = [];
-  private readonly orders: number[] = [];
-  private readonly frames: Uint8Array[] = [];
-  private nextOrder = 0;
-
-  get size(): number {
-    return this.times.length;
-  }
-
-  clear(): void {
-    this.times.length = 0;
-    this.orders.length = 0;
-    this.frames.length = 0;
-  }
-
-  peekTime(): number | undefined {
-    return this.times[0];
-  }
-
-  push(t: number, f: Uint8Array): void {
-    let i = this.times.length;
-    this.times.push(t);
-    this.orders.push(this.nextOrder++);
-    this.frames.push(f);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(i, p)) break;
-      this.swap(i, p);
-      i = p;
-    }
-  }
-
-  pop(): Uint8Array | undefined {
-    const n = this.times.length;
-    if (n === 0) return undefined;
-    const top = this.frames[0]!;
-    this.swap(0, n - 1);
-    this.times.pop();
-    this.orders.pop();
-    this.frames.pop();
-    const m = n - 1;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let s = i;
-      if (l < m && this.less(l, s)) s = l;
-      if (r < m && this.less(r, s)) s = r;
-      if (s === i) break;
-      this.swap(i, s);
-      i = s;
-    }
-    return top;
-  }
-
-  private less(a: number, b: number): boolean {
-    const ta = this.times[a]!;
-    const tb = this.times[b]!;
-    return ta < tb || (ta === tb && this.orders[a]! < this.orders[b]!);
-  }
-
-  private swap(a: number, b: number): void {
-    if (a === b) return;
-    const t = this.times[a]!;
-    this.times[a] = this.times[b]!;
-    this.times[b] = t;
-    const o = this.orders[a]!;
-    this.orders[a] = this.orders[b]!;
-    this.orders[b] = o;
-    const f = this.frames[a]!;
-    this.frames[a] = this.frames[b]!;
-    this.frames[b] = f;
-  }
 }

@@ -10,11 +10,14 @@
  * With `bandwidthBps`, frames are serialised one after another (frame time = bits /
  * bandwidth, Ethernet preamble/FCS/gap not counted) behind a queue of at most `queueFrames`
  * frames; when it is full the new frame is dropped (tail drop, counted) and send() is false.
+ * Whatever the rate, at most `maxInFlight` frames per direction are on the cable at once
+ * (memory stays bounded however fast a sender is and however long the delay).
  */
 import type { Clock, Timer } from '../core/clock.js';
 import { counters } from '../core/counters.js';
 import { ETH_HEADER_LEN } from './ethernet.js';
 import type { Link, LinkReceiver } from './link.js';
+import { Serializer } from './serializer.js';
 
 export interface MemoryLinkOptions {
   /** Largest IP datagram carried (default 1500). Longer frames are dropped. */
@@ -25,6 +28,12 @@ export interface MemoryLinkOptions {
   bandwidthBps?: number;
   /** Frames waiting for serialisation before tail drop (default 1000; only with bandwidthBps). */
   queueFrames?: number;
+  /**
+   * Frames in flight (sent, not yet delivered) per direction before send() refuses more
+   * (default 16384, counted in txDropQueue). Bounds the memory of a long, fast, delayed
+   * cable: each frame in flight holds an MTU-sized buffer.
+   */
+  maxInFlight?: number;
 }
 
 export const MEMORY_LINK_COUNTERS = [
@@ -50,6 +59,7 @@ export class MemoryLink implements Link {
   private readonly delayMs: number;
   private readonly bandwidthBps: number;
   private readonly queueFrames: number;
+  private readonly maxInFlight: number;
   private readonly maxFrame: number;
   private receiver: LinkReceiver | undefined = undefined;
   private closed = false;
@@ -60,11 +70,8 @@ export class MemoryLink implements Link {
   private head = 0;
   private readonly timer: Timer;
   private readonly pool: Uint8Array[] = [];
-  // Serialisation: when the transmitter is next free, and the finish times of frames still
-  // queued or on the transmitter (to bound the queue).
-  private busyUntil = 0;
-  private readonly finishes: number[] = [];
-  private finishHead = 0;
+  /** Serialisation at bandwidthBps behind queueFrames (undefined: unlimited rate). */
+  private readonly serializer: Serializer | undefined;
 
   constructor(clock: Clock, opts: MemoryLinkOptions = {}) {
     this.clock = clock;
@@ -72,9 +79,11 @@ export class MemoryLink implements Link {
     this.delayMs = opts.delayMs ?? 0;
     this.bandwidthBps = opts.bandwidthBps ?? 0;
     this.queueFrames = opts.queueFrames ?? 1000;
+    this.maxInFlight = opts.maxInFlight ?? 16384;
     this.maxFrame = ETH_HEADER_LEN + this.mtu;
     if (!(this.delayMs >= 0)) throw new RangeError(`delayMs must be >= 0, got ${opts.delayMs}`);
     if (!(this.bandwidthBps >= 0)) throw new RangeError(`bandwidthBps must be >= 0, got ${opts.bandwidthBps}`);
+    this.serializer = this.bandwidthBps > 0 ? new Serializer(this.bandwidthBps, this.queueFrames) : undefined;
     this.timer = clock.createTimer(() => this.deliverDue());
   }
 
@@ -88,22 +97,18 @@ export class MemoryLink implements Link {
       this.counters.txDropTooBig++;
       return false;
     }
+    if (this.times.length - this.head >= this.maxInFlight) {
+      this.counters.txDropQueue++;
+      return false;
+    }
     const now = this.clock.now();
     let leave = now;
-    if (this.bandwidthBps > 0) {
-      // Frames whose serialisation finished are no longer in the queue.
-      while (this.finishHead < this.finishes.length && this.finishes[this.finishHead]! <= now) this.finishHead++;
-      if (this.finishHead > 1024 && this.finishHead * 2 > this.finishes.length) {
-        this.finishes.splice(0, this.finishHead);
-        this.finishHead = 0;
-      }
-      if (this.finishes.length - this.finishHead >= this.queueFrames) {
+    if (this.serializer !== undefined) {
+      leave = this.serializer.admit(now, len);
+      if (leave < 0) {
         this.counters.txDropQueue++;
         return false;
       }
-      leave = Math.max(now, this.busyUntil) + (len * 8 * 1000) / this.bandwidthBps;
-      this.busyUntil = leave;
-      this.finishes.push(leave);
     }
     const buf = this.pool.pop() ?? new Uint8Array(this.maxFrame);
     buf.set(frame);
@@ -126,6 +131,10 @@ export class MemoryLink implements Link {
   close(): void {
     this.closed = true;
     this.timer.cancel();
+    this.clearQueue();
+  }
+
+  private clearQueue(): void {
     this.times.length = 0;
     this.bufs.length = 0;
     this.lens.length = 0;
@@ -151,10 +160,7 @@ export class MemoryLink implements Link {
       if (this.pool.length < POOL_MAX) this.pool.push(buf);
     }
     if (this.head === this.times.length) {
-      this.times.length = 0;
-      this.bufs.length = 0;
-      this.lens.length = 0;
-      this.head = 0;
+      this.clearQueue();
     } else if (this.head > 1024 && this.head * 2 > this.times.length) {
       this.times.splice(0, this.head);
       this.bufs.splice(0, this.head);

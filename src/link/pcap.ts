@@ -9,7 +9,9 @@
  * shows the sim's timing), plus `timeOffsetMs` (e.g. the wall-clock epoch of a real run).
  *
  * Output goes to a file (buffered; synchronous appends in 64 KB batches, flushed on
- * flush()/close()) or, without a path, to memory (toBuffer()).
+ * flush()/close()) or, without a path, to memory (toBuffer()). A capture in memory is
+ * bounded by `maxMemoryBytes` (default 64 MiB); frames beyond it are counted in `dropped`
+ * and not recorded, so a long simulation with capture on cannot exhaust the heap.
  */
 import * as fs from 'node:fs';
 import type { Clock } from '../core/clock.js';
@@ -25,6 +27,8 @@ export const PCAP_GLOBAL_HEADER_LEN = 24;
 export const PCAP_RECORD_HEADER_LEN = 16;
 
 const STAGING_BYTES = 64 * 1024;
+/** Default bound of an in-memory capture. */
+export const PCAP_MEMORY_DEFAULT = 64 * 1024 * 1024;
 
 export interface PcapWriterOptions {
   clock: Clock;
@@ -33,6 +37,8 @@ export interface PcapWriterOptions {
   snaplen?: number;
   /** Added to clock.now() for every timestamp (ms). */
   timeOffsetMs?: number;
+  /** In-memory capture only: stop recording (count `dropped`) beyond this many bytes. Default 64 MiB. */
+  maxMemoryBytes?: number;
 }
 
 export class PcapWriter {
@@ -42,11 +48,16 @@ export class PcapWriter {
   private readonly fd: number | undefined;
   private readonly chunks: Uint8Array[] = [];
   private readonly staging = new Uint8Array(STAGING_BYTES);
-  private readonly dv = new DataView(this.staging.buffer);
+  private readonly dv = new DataView(this.staging.buffer, this.staging.byteOffset, this.staging.byteLength);
   private used = 0;
   private closed = false;
+  /** Bytes in `chunks` (memory mode). */
+  private stored = 0;
+  private readonly maxMemoryBytes: number;
   /** Frames written so far. */
   frames = 0;
+  /** Frames not recorded because the in-memory capture reached maxMemoryBytes. */
+  dropped = 0;
   readonly path: string | undefined;
 
   constructor(opts: PcapWriterOptions) {
@@ -55,6 +66,7 @@ export class PcapWriter {
     this.timeOffsetMs = opts.timeOffsetMs ?? 0;
     this.path = opts.path;
     this.fd = opts.path === undefined ? undefined : fs.openSync(opts.path, 'w');
+    this.maxMemoryBytes = this.fd === undefined ? (opts.maxMemoryBytes ?? PCAP_MEMORY_DEFAULT) : Infinity;
     const dv = this.dv;
     dv.setUint32(0, PCAP_MAGIC, true);
     dv.setUint16(4, PCAP_VERSION_MAJOR, true);
@@ -70,6 +82,10 @@ export class PcapWriter {
   write(frame: Uint8Array, timeMs: number = this.clock.now() + this.timeOffsetMs): void {
     if (this.closed) return;
     const incl = Math.min(frame.length, this.snaplen);
+    if (this.stored + this.used + PCAP_RECORD_HEADER_LEN + incl > this.maxMemoryBytes) {
+      this.dropped++;
+      return;
+    }
     if (this.used + PCAP_RECORD_HEADER_LEN + incl > STAGING_BYTES) this.spill();
     const us = Math.max(0, Math.round(timeMs * 1000));
     const sec = Math.floor(us / 1e6);
@@ -131,6 +147,7 @@ export class PcapWriter {
   private out(bytes: Uint8Array): void {
     if (this.fd === undefined) {
       this.chunks.push(bytes);
+      this.stored += bytes.length;
       return;
     }
     let off = 0;

@@ -107,7 +107,7 @@ export interface TapStats extends Counters<TapCounter> {
   /** Driver: frames read from the fd into the RX ring, and their bytes (vnet header included). */
   driverRxFrames: number;
   driverRxBytes: number;
-  /** Driver: frames read and discarded because the RX ring was full. */
+  /** Driver: frames read and discarded because the RX ring was full or the frame filled a whole slot (rx.fullCount / rx.oversizeCount say which). */
   rxRingDrops: number;
   /** Driver: read() errors other than EAGAIN, and the last errno. */
   rxErrors: number;
@@ -222,8 +222,9 @@ export class TapLink implements Link {
     if (vnet && hdrLen !== VNET_HDR_LEN && hdrLen !== VNET_HDR_LEN_MRG) {
       throw new StackError('EINVAL', `vnetHdrSize ${hdrLen} must be ${VNET_HDR_LEN} or ${VNET_HDR_LEN_MRG}`);
     }
-    if (slotSize - 4 < hdrLen + mtu + ETH_OVERHEAD) {
-      throw new StackError('EINVAL', `slotSize ${slotSize} cannot hold a ${mtu}-byte MTU frame (needs ${hdrLen + mtu + ETH_OVERHEAD + 4})`);
+    // Strictly larger: the driver cannot tell a read that fills the slot from a cut one.
+    if (slotSize - 4 <= hdrLen + mtu + ETH_OVERHEAD) {
+      throw new StackError('EINVAL', `slotSize ${slotSize} cannot hold a ${mtu}-byte MTU frame (needs ${hdrLen + mtu + ETH_OVERHEAD + 5})`);
     }
     const rx = FrameRing.create({ slots: rxSlots, slotSize });
     const tx = FrameRing.create({ slots: txSlots, slotSize });
@@ -430,7 +431,7 @@ export function loadTapAddon(): TapAddon {
   return createRequire(join(root, 'package.json'))(path) as TapAddon;
 }
 
-const ERRNO_BY_NUMBER = new Map<number, ErrnoName>(Object.entries(Errno).map(([k, v]) => [v, k as ErrnoName]));
+const ERRNO_BY_NUMBER: ReadonlyMap<number, ErrnoName> = new Map<number, ErrnoName>(Object.entries(Errno).map(([k, v]) => [v, k as ErrnoName]));
 
 function errnoName(n: number): string {
   const known = ERRNO_BY_NUMBER.get(n);

@@ -224,6 +224,30 @@ describe.skipIf(skip !== undefined)('TAP driver (real kernel)', () => {
     link.close();
   });
 
+  it('drops (and counts) a frame larger than a ring slot instead of handing up a cut one', async () => {
+    // Slots for a 1500-byte MTU (1528 - 4 > 14 + 4 + 1500); the kernel side is then
+    // raised to MTU 9000, so it writes a 1642-byte frame the slot cannot hold.
+    const link = openTap({ name: `${ifname}o`, mtu: 1500, slotSize: 1528, rxSlots: 64, txSlots: 64 });
+    const frames: Uint8Array[] = [];
+    link.setReceiver({ receive: (f) => frames.push(f.slice()) });
+    const name = link.ifname;
+    ipIn(ns, 'link', 'set', name, 'mtu', '9000');
+    ipIn(ns, 'addr', 'add', '10.77.97.1/24', 'dev', name);
+    ipIn(ns, 'link', 'set', name, 'up');
+    ipIn(ns, 'neigh', 'replace', '10.77.97.2', 'lladdr', macString(STACK_MAC), 'dev', name, 'nud', 'permanent');
+    const pingSized = (size: number): Promise<number | null> =>
+      new Promise((resolve) => spawnIn(ns, 'ping', ['-c', '1', '-W', '1', '-s', String(size), '10.77.97.2']).on('exit', resolve));
+    const isEcho = (f: Uint8Array, len: number): boolean => f.length === len && f[12] === 0x08 && f[13] === 0x00 && f[23] === 1;
+    await pingSized(1600);
+    await pingSized(100); // a normal frame after it: the ring keeps working
+    await waitFor(() => frames.some((f) => isEcho(f, 14 + 20 + 8 + 100)), 3000, 'the small echo request');
+    expect(frames.some((f) => f.length >= link.rx.frameCapacity)).toBe(false);
+    expect(frames.filter((f) => f[12] === 0x08 && f[13] === 0x00 && f[23] === 1)).toHaveLength(1);
+    expect(link.rx.oversizeCount).toBe(1);
+    expect(link.stats().rxRingDrops).toBe(1);
+    link.close();
+  });
+
   it('multi-queue: two fds on one TAP; a second plain open is EBUSY', () => {
     const q0 = openTap({ name: `${ifname}m`, multiQueue: true, rxSlots: 64, txSlots: 64 });
     const q1 = openTap({ name: `${ifname}m`, multiQueue: true, rxSlots: 64, txSlots: 64 });

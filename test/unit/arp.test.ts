@@ -333,8 +333,21 @@ describe('ArpCache input (RFC 826 merge)', () => {
       expect(() => arp.input(p)).not.toThrow();
     }
     expect(arp.counters.badPackets).toBe(4);
+    // A refused packet is not also counted as a request or reply received.
+    expect(arp.counters.requestsReceived + arp.counters.repliesReceived).toBe(0);
     expect(arp.size).toBe(0);
     expect(host.arps.length).toBe(0);
+  });
+
+  it('never learns or answers a sender address that is not one host (broadcast, multicast, loopback, 0/8)', () => {
+    const { host, arp } = setup();
+    for (const spa of [0xffffffff, 0xe0000001, 0x7f000001, 0x00000005]) {
+      arp.input(arpPayload(ArpOp.REQUEST, MAC_PEER, spa, undefined, IP_US));
+      arp.input(arpPayload(ArpOp.REPLY, MAC_PEER, spa, MAC_US, IP_US));
+    }
+    expect(arp.size).toBe(0);
+    expect(host.arps).toHaveLength(0);
+    expect(arp.counters).toMatchObject({ badPackets: 8, requestsReceived: 0, repliesReceived: 0, repliesSent: 0 });
   });
 
   it('gratuitous announcement: request with sender = target = our address, broadcast', () => {

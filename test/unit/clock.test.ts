@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock, type Timer } from '../../src/core/clock.js';
+import { TimeHeap } from '../../src/core/heap.js';
 import { SeededRng } from '../../src/core/rng.js';
 import { seq, seqAdd, seqGt, seqLt, seqDiff } from '../../src/core/seq.js';
 
@@ -52,6 +53,75 @@ describe('ManualClock', () => {
     t1.arm(5);
     c.advance(5);
     expect(log).toEqual([1, 2]);
+  });
+});
+
+describe('ManualClock against a model', () => {
+  it('fires random arms, re-arms and cancels in (deadline, last-arm order), through heap compactions', () => {
+    const c = new ManualClock(0);
+    const rng = new SeededRng(7);
+    const N = 50;
+    const fired: string[] = [];
+    const timers: Timer[] = [];
+    // Model: per timer, its deadline and the sequence number of the arm() that set it.
+    const model: ({ d: number; s: number } | undefined)[] = [];
+    let armSeq = 0;
+    for (let i = 0; i < N; i++) {
+      timers.push(c.createTimer(() => fired.push(`${i}@${c.now()}`)));
+      model.push(undefined);
+    }
+    for (let op = 0; op < 6000; op++) {
+      const i = rng.nextInt(0, N);
+      const r = rng.nextFloat();
+      if (r < 0.6) {
+        const d = c.now() + rng.nextInt(0, 40); // small range: many equal deadlines
+        timers[i]!.arm(d);
+        if (model[i]?.d !== d) model[i] = { d, s: armSeq++ }; // arm() to the same deadline keeps its place
+      } else if (r < 0.8) {
+        timers[i]!.cancel();
+        model[i] = undefined;
+      } else {
+        const to = c.now() + rng.nextInt(0, 20);
+        const due = model
+          .map((m, k) => ({ m, k }))
+          .filter((x): x is { m: { d: number; s: number }; k: number } => x.m !== undefined && x.m.d <= to)
+          .sort((x, y) => x.m.d - y.m.d || x.m.s - y.m.s);
+        const expected = due.map((x) => `${x.k}@${x.m.d}`);
+        for (const x of due) model[x.k] = undefined;
+        fired.length = 0;
+        c.advanceTo(to);
+        expect(fired).toEqual(expected);
+        expect(timers.map((t) => t.deadline)).toEqual(model.map((m) => m?.d));
+      }
+    }
+    // Stale entries were compacted away along the way: the heap stays near the live count.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    expect((c as any).heap.size).toBeLessThan(4 * N + 64);
+  });
+});
+
+describe('TimeHeap', () => {
+  it('pops in (time, insertion order); retain() keeps that order for the survivors', () => {
+    const rng = new SeededRng(3);
+    const h = new TimeHeap<number>();
+    const items: { t: number; v: number }[] = [];
+    for (let v = 0; v < 2000; v++) {
+      const t = rng.nextInt(0, 50);
+      h.push(t, v, v * 2);
+      items.push({ t, v });
+    }
+    h.retain((v, tag) => tag === v * 2 && v % 3 !== 0);
+    const expected = items.filter((x) => x.v % 3 !== 0).sort((a, b) => a.t - b.t || a.v - b.v);
+    expect(h.size).toBe(expected.length);
+    const got: { t: number; v: number }[] = [];
+    while (h.size > 0) {
+      const t = h.peekTime()!;
+      expect(h.peekTag()).toBe(h.peekValue()! * 2);
+      got.push({ t, v: h.pop()! });
+    }
+    expect(got).toEqual(expected);
+    expect(h.pop()).toBeUndefined();
+    expect(h.peekTime()).toBeUndefined();
   });
 });
 

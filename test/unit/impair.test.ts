@@ -234,4 +234,17 @@ describe('impair', () => {
     expect(() => impair(new RecordingLink(clock), clock, new SeededRng(1), { loss: -0.1 })).toThrow(RangeError);
     expect(() => impair(new RecordingLink(clock), clock, new SeededRng(1), { delayMs: NaN })).toThrow(RangeError);
   });
+
+  it('bounds the delayed frames it holds (maxHeld), counting the excess in heldDrops', () => {
+    const clock = new ManualClock(0);
+    const inner = new RecordingLink(clock);
+    const link = impair(inner, clock, new SeededRng(1), { delayMs: 5, maxHeld: 3 });
+    const verdicts = [0, 1, 2, 3, 4].map((i) => link.send(numbered(i)));
+    expect(verdicts).toEqual([true, true, true, false, false]);
+    expect(link.held).toBe(3);
+    expect(link.counters.heldDrops).toBe(2);
+    clock.advance(5);
+    expect(inner.sent.map((s) => idOf(s.f))).toEqual([0, 1, 2]);
+    expect(link.held).toBe(0);
+  });
 });

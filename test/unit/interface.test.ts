@@ -20,18 +20,22 @@ const MAC_A = hex('020000000001');
 const MAC_B = hex('020000000002');
 const IP_A = 0x0a4d0001;
 const IP_B = 0x0a4d0002;
+const ip2 = (): number => 0x0a4d0009;
 
 /** Records what the interface hands up. */
 class FakeIpv4 implements Ipv4Receiver {
   got: { t: number; data: number[] }[] = [];
+  /** The linkBroadcast flag of each received datagram, in order. */
+  linkBroadcast: boolean[] = [];
   failed: { t: number; nextHop: number; data: number[] }[] = [];
   batches = 0;
   private readonly clock: ManualClock;
   constructor(clock: ManualClock) {
     this.clock = clock;
   }
-  receive(d: Uint8Array): void {
+  receive(d: Uint8Array, linkBroadcast?: boolean): void {
     this.got.push({ t: this.clock.now(), data: [...d] });
+    this.linkBroadcast.push(linkBroadcast === true);
   }
   resolutionFailed(nextHop: number, d: Uint8Array): void {
     this.failed.push({ t: this.clock.now(), nextHop, data: [...d] });
@@ -137,13 +141,35 @@ describe('EthernetInterface over a memory link pair', () => {
     expect(ipB.got.map((g) => g.data)).toEqual([[0x45, 7, 7]]);
   });
 
-  it('keeps the latest 3 datagrams while resolving, dropping the oldest (counted)', () => {
-    const { clock, a, ipB } = pair(1);
+  it('keeps the latest queuePerNeighbour datagrams while resolving, dropping the oldest (counted)', () => {
+    const { clock, a, ipB } = pair(1, { arpOptions: { queuePerNeighbour: 3 } });
     for (let i = 1; i <= 5; i++) sendVia(a, IP_B, [0x45, i]);
     clock.advance(10);
     expect(ipB.got.map((g) => g.data[1])).toEqual([3, 4, 5]);
     expect(a.arp.counters.queueDrops).toBe(2);
     expect(a.stats().arp.queueDrops).toBe(2);
+  });
+
+  it('by default keeps every fragment of a 64 KB datagram (45 at MTU 1500) while resolving', () => {
+    const { clock, a, ipB } = pair(1);
+    for (let i = 0; i < 45; i++) a.sendIpv4Copy(IP_B, Uint8Array.from([0x45, i, ...new Array<number>(1478).fill(i)]));
+    expect(a.arp.queued).toBe(45);
+    clock.advance(10);
+    expect(ipB.got.map((g) => g.data[1])).toEqual([...Array(45).keys()]);
+    expect(a.arp.counters.queueDrops).toBe(0);
+    expect(a.arp.queued).toBe(0);
+  });
+
+  it('bounds the resolution queue in bytes over all neighbours, dropping the oldest', () => {
+    const { clock, a, ipB } = pair(1, { arpOptions: { queueBytes: 3000 } });
+    for (let i = 1; i <= 4; i++) a.sendIpv4Copy(IP_B, Uint8Array.from([0x45, i, ...new Array<number>(998).fill(0)]));
+    expect(a.arp.queued).toBe(3);
+    expect(a.arp.counters.queueDrops).toBe(1);
+    // Larger than the whole byte budget: refused at once.
+    expect(a.sendIpv4Copy(ip2(), new Uint8Array(3001))).toBe('ENOBUFS');
+    expect(a.counters.txDropNoBuffer).toBe(1);
+    clock.advance(10);
+    expect(ipB.got.map((g) => g.data[1])).toEqual([2, 3, 4]);
   });
 
   it('failed resolution: 3 requests 1 s apart, EHOSTUNREACH for every queued datagram at 3 s', () => {
@@ -230,6 +256,8 @@ describe('EthernetInterface framing', () => {
     ]);
     expect(ip.batches).toBe(1);
     expect(ifc.counters).toMatchObject({ rxFrames: 2, rxBytes: 32, rxIpv4: 2 });
+    // RFC 1122 3.2.2 needs to know: the broadcast frame is flagged, the unicast one not.
+    expect(ip.linkBroadcast).toEqual([false, true]);
   });
 
   it('counts and drops: not for us, VLAN, IPv6, 802.3 length, runts, bad ARP — never throws', () => {
@@ -262,10 +290,38 @@ describe('EthernetInterface framing', () => {
     expect(ifc.arp.size).toBe(0);
   });
 
-  it('promiscuous mode accepts frames for other MACs', () => {
-    const { link, ip } = single({ promiscuous: true });
+  it('promiscuous mode accepts frames for other MACs, flagged as not unicast to us', () => {
+    const { link, ip, ifc } = single({ promiscuous: true });
     link.inject(ipFrame(MAC_B, [0x45, 3]));
-    expect(ip.got.map((g) => g.data)).toEqual([[0x45, 3]]);
+    link.inject(ipFrame(hex('01005e000001'), [0x45, 4]));
+    link.inject(ipFrame(MAC_A, [0x45, 5]));
+    expect(ip.got.map((g) => g.data)).toEqual([[0x45, 3], [0x45, 4], [0x45, 5]]);
+    expect(ip.linkBroadcast).toEqual([true, true, false]);
+    // ARP addressed to another host's MAC is not ours to learn from or answer.
+    link.inject(arpFrame(MAC_B, ArpOp.REQUEST, MAC_B, IP_B, undefined, IP_A));
+    expect(link.sent).toHaveLength(0);
+    expect(ifc.arp.size).toBe(0);
+    expect(ifc.counters.rxDropNotForUs).toBe(1);
+  });
+
+  it('close(): sends fail with ENETDOWN, late frames are counted and dropped, no timer stays armed', () => {
+    const { clock, link, ifc, ip } = single();
+    ifc.start();
+    expect(sendVia(ifc, 0x0a4d0077, [0x45, 1])).toBeUndefined(); // queued: ARP timer armed
+    expect(clock.nextDeadline()).toBeDefined();
+    ifc.close();
+    ifc.close();
+    expect(clock.nextDeadline()).toBeUndefined();
+    const sent = link.sent.length;
+    expect(sendVia(ifc, 0x0a4d0077, [0x45, 2])).toBe('ENETDOWN');
+    expect(ifc.sendIpv4Copy(0xffffffff, Uint8Array.of(0x45, 3))).toBe('ENETDOWN');
+    link.inject(ipFrame(MAC_A, [0x45, 4]));
+    link.inject(arpFrame(MAC_A, ArpOp.REQUEST, MAC_B, IP_B, undefined, IP_A));
+    ifc.start();
+    expect(link.sent.length).toBe(sent);
+    expect(ip.got).toHaveLength(0);
+    expect(ifc.counters).toMatchObject({ txDropDown: 2, rxDropDown: 2, rxFrames: 2 });
+    expect(clock.nextDeadline()).toBeUndefined();
   });
 
   it('counts IPv4 frames when no receiver is installed', () => {
@@ -313,8 +369,8 @@ describe('EthernetInterface framing', () => {
     link.inject(ipFrame(MAC_A, [0x60], EtherType.IPv6));
     link.inject(new Uint8Array(5));
     expect(lines).toEqual([
-      'eth: rx drop (rxDropBadEthertype): EtherType 0x86dd not handled from 02:00:00:00:00:02 to 02:00:00:00:00:01, 15 bytes',
-      'eth: rx drop (rxDropMalformed): 5-byte frame is shorter than the Ethernet header, 5 bytes',
+      'eth: rx drop (rxDropBadEthertype): EtherType not handled from 02:00:00:00:00:02 to 02:00:00:00:00:01 type 0x86dd, 15 bytes',
+      'eth: rx drop (rxDropMalformed): frame shorter than the Ethernet header, 5 bytes',
     ]);
   });
 });

@@ -3,6 +3,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { isStackError, type ErrnoName } from '../../src/core/errno.js';
 import { SeededRng } from '../../src/core/rng.js';
 import type { Ipv4Receiver, NetDevice } from '../../src/link/device.js';
+import { checksum } from '../../src/ip/checksum.js';
 import { emitEcho, emitIcmpError, fragNeededRest, IcmpPacket, UnreachCode } from '../../src/ip/icmp.js';
 import { emitIpv4Header, Ipv4Packet, refreshIpv4Checksum, type Ipv4HeaderFields } from '../../src/ip/ipv4.js';
 import { Ipv4Layer, type Ipv4LayerOptions } from '../../src/ip/layer.js';
@@ -51,8 +52,8 @@ class FakeDevice implements NetDevice {
     this.onSend?.(nextHop, datagram);
     return undefined;
   }
-  inject(datagram: Uint8Array): void {
-    this.receiver!.receive(datagram);
+  inject(datagram: Uint8Array, linkBroadcast?: boolean): void {
+    this.receiver!.receive(datagram, linkBroadcast);
     this.receiver!.batchEnd();
   }
   take(): { nextHop: number; datagram: Uint8Array }[] {
@@ -249,12 +250,49 @@ describe('Ipv4Layer: delivery and ICMP errors we send', () => {
     expect(dev.take()).toHaveLength(0);
   });
 
-  it('never sends errors to a source that is not one host', () => {
-    const { dev, udp } = setup();
+  it('never answers a datagram that came as a link-layer broadcast (RFC 1122 3.2.2), and drops unicast ones (3.3.6)', () => {
+    const { dev, udp, layer } = setup();
     udp.wanted = false;
-    dev.inject(dgram(udpPayload(), { src: 0 }));
+    // IP broadcast in a link-layer broadcast: delivered, never answered.
+    dev.inject(dgram(udpPayload(), { dst: 0xffffffff }), true);
+    // Our unicast address in a link-layer broadcast: "SHOULD silently discard".
+    dev.inject(dgram(udpPayload(), { dst: US }), true);
+    dev.inject(dgram(new Uint8Array(8), { dst: US, protocol: 99 }), true);
+    expect(udp.received).toHaveLength(1);
+    expect(dev.take()).toHaveLength(0);
+    expect(layer.ipStats.InAddrErrors).toBe(2);
+    // The same unicast datagram as a link-layer unicast is answered (port unreachable).
+    dev.inject(dgram(udpPayload(), { dst: US }), false);
+    expect(dev.take()).toHaveLength(1);
+  });
+
+  it('acceptUnicastInLinkBroadcast: delivered (as Linux by default), still never answered', () => {
+    const { dev, udp } = setup({ options: { acceptUnicastInLinkBroadcast: true } });
+    udp.wanted = false;
+    dev.inject(dgram(udpPayload(), { dst: US }), true);
+    dev.inject(dgram(new Uint8Array(8), { dst: US, protocol: 99 }), true);
+    dev.inject(dgram(Uint8Array.from([8, 0, 0xf7, 0xfe, 0, 1, 0, 0]), { dst: US, protocol: 1 }), true);
+    expect(udp.received).toHaveLength(1);
+    // No port or protocol unreachable; the echo request (a query, not an error) is answered.
+    const out = dev.take();
+    expect(out).toHaveLength(1);
+    expect(icmpOf(out[0]!.datagram).type).toBe(0);
+  });
+
+  it('never sends errors to a source that is not one host', () => {
+    const { dev, udp, layer } = setup();
+    udp.wanted = false;
+    // 0.0.0.0 is a source only while a host configures itself, toward 255.255.255.255
+    // (Linux: martian otherwise); class E is accepted (as Linux does).
+    dev.inject(dgram(udpPayload(), { src: 0, dst: 0xffffffff }));
     dev.inject(dgram(udpPayload(), { src: ip('240.0.0.1') }));
     expect(udp.received).toHaveLength(2);
+    expect(dev.take()).toHaveLength(0);
+    // RFC 1122 3.2.1.3: a 0.0.0.0/8 source toward our unicast address is invalid.
+    dev.inject(dgram(udpPayload(), { src: 0 }));
+    dev.inject(dgram(udpPayload(), { src: ip('0.1.2.3') }));
+    expect(udp.received).toHaveLength(2);
+    expect(layer.ipStats.InAddrErrors).toBe(2);
     expect(dev.take()).toHaveLength(0);
   });
 
@@ -362,7 +400,7 @@ describe('Ipv4Layer: receive validation', () => {
   });
 
   it('never throws on thousands of random and mutated datagrams', () => {
-    const { dev, layer, udp } = setup();
+    const { dev, layer, udp, tcp } = setup();
     udp.wanted = false;
     const rng = new SeededRng(0xf022);
     const seeds = [
@@ -391,11 +429,14 @@ describe('Ipv4Layer: receive validation', () => {
       expect(() => dev.inject(d)).not.toThrow();
       n++;
     }
-    const s = layer.stats().ip;
+    const { ip: s, icmp } = layer.stats();
     expect(s.InReceives).toBe(n);
-    // Everything received was either dropped with a named reason, delivered, or held for reassembly.
-    const accounted = s.InHdrErrors! + s.InTruncatedPkts! + s.InAddrErrors! + s.InDiscards! + s.InUnknownProtos! + s.InDelivers! + s.ReasmReqds!;
-    expect(accounted).toBeGreaterThanOrEqual(n);
+    // Every datagram ends in exactly one counter; a reassembled one once more (see inputWith).
+    const ends = s.InHdrErrors! + s.InTruncatedPkts! + s.InAddrErrors! + s.InDiscards! + s.InUnknownProtos! + s.InDelivers! + s.ReasmReqds!;
+    expect(ends).toBe(n + s.ReasmOKs!);
+    expect(s.InDelivers).toBe(icmp.InMsgs! + udp.received.length + tcp.received.length);
+    // The mutations reached the deep paths, not just the header check.
+    for (const k of ['InHdrErrors', 'InCsumErrors', 'InTruncatedPkts', 'InAddrErrors', 'InDelivers', 'ReasmReqds']) expect([k, s[k]! > 0]).toEqual([k, true]);
     dev.take();
   });
 });
@@ -670,6 +711,16 @@ describe('ping', () => {
     expect(r.bytes).toBe(16);
   });
 
+  it('a pending ping fails at once with ENETDOWN when the layer closes; later pings too', async () => {
+    const { clock, layer } = setup();
+    const p = ping(layer, PEER, { timeoutMs: 1000 });
+    layer.close();
+    await expect(p).rejects.toMatchObject({ code: 'ENETDOWN' });
+    expect(clock.nextDeadline()).toBeUndefined(); // its timeout timer was cancelled
+    await expect(ping(layer, PEER)).rejects.toMatchObject({ code: 'ENETDOWN' });
+    expect(clock.nextDeadline()).toBeUndefined();
+  });
+
   it('refuses an identifier already in use', async () => {
     const { layer } = setup();
     const first = ping(layer, PEER, { id: 9, timeoutMs: 10 });
@@ -683,6 +734,37 @@ describe('Ipv4Layer: misc', () => {
     const { layer } = setup();
     expect(() => layer.register(1, new RecordingHandler())).toThrow();
     expect(() => layer.register(17, new RecordingHandler())).toThrow();
+  });
+
+  it('close(): no timer stays armed, sends fail with ENETDOWN, received datagrams are discarded', () => {
+    const { clock, dev, layer, udp } = setup();
+    dev.inject(dgram(udpPayload(30), { moreFragments: true })); // reassembly timer
+    layer.send(US, 17, 8); // loopback timer
+    expect(clock.nextDeadline()).toBeDefined();
+    layer.close();
+    expect(clock.nextDeadline()).toBeUndefined();
+    expect(layer.send(PEER, 17, 8)).toBe('ENETDOWN');
+    expect(layer.send(US, 17, 8)).toBe('ENETDOWN');
+    dev.inject(dgram(udpPayload()));
+    dev.inject(dgram(udpPayload(30), { moreFragments: true, id: 9 }));
+    expect(udp.received).toHaveLength(0);
+    expect(dev.take()).toHaveLength(0);
+    expect(layer.ipStats.InDiscards).toBe(2);
+    expect(clock.nextDeadline()).toBeUndefined();
+  });
+
+  it('counts ICMP messages of types it does not handle, and answers them with nothing', () => {
+    const { dev, layer } = setup();
+    for (const type of [15, 17, 42]) {
+      const m = new Uint8Array(8);
+      m[0] = type;
+      const sum = checksum(m);
+      m[2] = ~sum >>> 8;
+      m[3] = ~sum;
+      dev.inject(dgram(m, { protocol: 1 }));
+    }
+    expect(layer.icmpStats).toMatchObject({ InMsgs: 3, InUnknownTypes: 3, InErrors: 0 });
+    expect(dev.take()).toHaveLength(0);
   });
 
   it('stats() is a snapshot with Ip and Icmp counters', () => {

@@ -191,4 +191,18 @@ describe('memoryLinkPair', () => {
     expect(expectNext).toBe(5000);
     expect(a.inFlight).toBe(0);
   });
+
+  it('bounds the frames in flight per direction (maxInFlight), counting refusals in txDropQueue', () => {
+    const clock = new ManualClock(0);
+    const [a, b] = memoryLinkPair(clock, { delayMs: 10, maxInFlight: 5 });
+    const { log, r } = recorder(clock);
+    b.setReceiver(r);
+    for (let i = 0; i < 8; i++) expect(a.send(frame(i))).toBe(i < 5);
+    expect(a.inFlight).toBe(5);
+    expect(a.counters.txDropQueue).toBe(3);
+    clock.advance(10);
+    expect(log.filter((e) => e !== 'end').map((e) => (e as number[])[1])).toEqual([0, 1, 2, 3, 4]);
+    // Delivered frames free their places.
+    expect(a.send(frame(9))).toBe(true);
+  });
 });

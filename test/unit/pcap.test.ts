@@ -89,6 +89,18 @@ describe('PcapWriter', () => {
     expect(recs[100]!.data[0]).toBe(99);
   });
 
+  it('bounds an in-memory capture (maxMemoryBytes) and counts the frames it did not record', () => {
+    const clock = new ManualClock(0);
+    // Global header 24 + 3 records of 16 + 42 = 198 bytes fit in 200; the 4th does not.
+    const w = new PcapWriter({ clock, maxMemoryBytes: 200 });
+    for (let i = 0; i < 6; i++) w.write(arpFrame(ArpOp.REQUEST));
+    expect(w.frames).toBe(3);
+    expect(w.dropped).toBe(3);
+    const f = readPcap(w.toBuffer());
+    expect(f.records).toHaveLength(3);
+    expect(w.toBuffer().length).toBe(24 + 3 * (16 + 42));
+  });
+
   it('reader refuses garbage with a clear error', () => {
     expect(() => readPcap(new Uint8Array(10))).toThrow(/shorter/);
     expect(() => readPcap(new Uint8Array(24))).toThrow(/bad magic/);
