@@ -2,7 +2,10 @@
  * Micro-benchmarks of the TCP building blocks:
  * - ReceiveBuffer: 1460-byte segments written in order and read back; the same written out
  *   of order (each pair swapped, every 8th segment held back until the end of a window), with
- *   the SACK blocks an ACK would carry generated after every out-of-order write;
+ *   the SACK blocks an ACK would carry generated after every out-of-order write; a 100-byte
+ *   request written and read (the buffer empties every time);
+ * - SendBuffer: 1460-byte writes, each copied out as a segment and acknowledged; a 100-byte
+ *   response written, copied out, acknowledged (the buffer empties every time);
  * - SackScoreboard: update() with 3 SACK blocks per ACK during a recovery with 16 holes,
  *   then SetPipe() and NextSeg(), as the sender does per ACK.
  *
@@ -14,6 +17,7 @@ import { Bench } from 'tinybench';
 import { seq, seqAdd, type Seq } from '../src/core/seq.js';
 import { ReceiveBuffer } from '../src/tcp/recv-buffer.js';
 import { SackScoreboard, type SackBlock } from '../src/tcp/scoreboard.js';
+import { SendBuffer } from '../src/tcp/send-buffer.js';
 
 const MSS = 1460;
 const SEGS = 44; // 44 * 1460 = 64,240 bytes: one 64 KB window per iteration
@@ -65,6 +69,49 @@ const readBuf = new Uint8Array(65536);
   });
 }
 
+// --- ReceiveBuffer, request/response: 100 bytes in, read, empty ---------------------------
+{
+  const rb = new ReceiveBuffer(256 * 1024);
+  let nxt: Seq = seq(1);
+  rb.init(nxt);
+  const req = payload.subarray(0, 100);
+  perIteration.set('recv-buffer/request-response', SEGS);
+  bench.add('recv-buffer/request-response', () => {
+    for (let k = 0; k < SEGS; k++) {
+      sink += rb.write(nxt, req);
+      nxt = seqAdd(nxt, req.length);
+      sink += rb.read(readBuf);
+    }
+  });
+}
+
+// --- SendBuffer: full segments written, copied out, acknowledged ------------------------
+const segBuf = new Uint8Array(MSS + 60);
+{
+  const sb = new SendBuffer(256 * 1024);
+  perIteration.set('send-buffer/write+copyOut+consume', SEGS);
+  bench.add('send-buffer/write+copyOut+consume', () => {
+    // A window's worth queued, sent as segments, then acknowledged two segments at a time.
+    for (let k = 0; k < SEGS; k++) sink += sb.write(payload);
+    for (let k = 0; k < SEGS; k++) sb.copyOut(k * MSS, MSS, segBuf, 60);
+    for (let k = 0; k < SEGS; k += 2) sb.consume(2 * MSS);
+  });
+}
+
+// --- SendBuffer, request/response: 100 bytes queued, sent, acknowledged: empty ----------
+{
+  const sb = new SendBuffer(256 * 1024);
+  const resp = payload.subarray(0, 100);
+  perIteration.set('send-buffer/request-response', SEGS);
+  bench.add('send-buffer/request-response', () => {
+    for (let k = 0; k < SEGS; k++) {
+      sink += sb.write(resp);
+      sb.copyOut(0, resp.length, segBuf, 60);
+      sb.consume(resp.length);
+    }
+  });
+}
+
 // --- SackScoreboard: update + pipe + nextSeg per ACK ------------------------------------
 {
   // 64 segments outstanding, every 4th lost: 16 holes. ACKs arrive for the delivered
@@ -113,7 +160,7 @@ for (const t of bench.tasks) {
     opsPerSec: Math.round(opsPerSec),
     nsPerOp: Number((1e9 / opsPerSec).toFixed(1)),
   };
-  if (t.name.startsWith('recv-buffer')) row['gbitPerSec'] = Number(((opsPerSec * MSS * 8) / 1e9).toFixed(2));
+  if (t.name.endsWith('in-order') || t.name.endsWith('+sack') || t.name.endsWith('+consume')) row['gbitPerSec'] = Number(((opsPerSec * MSS * 8) / 1e9).toFixed(2));
   results.push(row);
 }
 console.log(JSON.stringify({ bench: 'micro-tcp-parts', node: process.version, sink: sink & 1, results }, null, 2));

@@ -40,6 +40,12 @@ export interface StackOptions {
   tcp?: Partial<TcpConfig>;
   ip?: Ipv4LayerOptions;
   arp?: ArpOptions;
+  /**
+   * Use the link's checksum/segmentation offloads (TSO, GRO/GSO super-frames) when it has
+   * them: a TapLink opened with `offload` (openStackFromEnv does, unless TCPIP_OFFLOAD=0).
+   * Default true; in-memory links have none, so it changes nothing there.
+   */
+  offload?: boolean;
 }
 
 export class Stack {
@@ -86,6 +92,7 @@ export class Stack {
       logger,
       ...(this.pcap !== undefined ? { pcap: this.pcap } : {}),
       ...(opts.arp !== undefined ? { arpOptions: opts.arp } : {}),
+      offload: opts.offload ?? true,
     });
     this.ip = new Ipv4Layer({
       device: this.device,
@@ -141,6 +148,8 @@ export interface EnvConfig {
   mac: string | undefined;
   pcap: string | undefined;
   debug: string | undefined;
+  /** TCPIP_OFFLOAD: 0 turns TSO/GSO/GRO and checksum offload through the TAP off (default 1: on when the kernel accepts them). */
+  offload: boolean;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
@@ -153,6 +162,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     mac: nonEmpty(env['TCPIP_MAC']),
     pcap: nonEmpty(env['TCPIP_PCAP']),
     debug: nonEmpty(env['TCPIP_DEBUG']),
+    offload: !/^(0|off|false|no)$/i.test(env['TCPIP_OFFLOAD'] ?? ''),
   };
 }
 
@@ -164,7 +174,7 @@ export async function openStackFromEnv(overrides: Partial<StackOptions> = {}, en
   const cfg = configFromEnv(env);
   const { TapLink } = await import('./link/tap.js');
   const { netnsPath } = await import('./cli/netns.js');
-  const link = TapLink.open({ name: cfg.tap, ...(cfg.netns !== undefined ? { netns: netnsPath(cfg.netns) } : {}) });
+  const link = TapLink.open({ name: cfg.tap, offload: cfg.offload, ...(cfg.netns !== undefined ? { netns: netnsPath(cfg.netns) } : {}) });
   const clock = new RealClock();
   return new Stack({
     link,
@@ -175,6 +185,7 @@ export async function openStackFromEnv(overrides: Partial<StackOptions> = {}, en
     ...(cfg.mac !== undefined ? { mac: cfg.mac } : {}),
     ...(cfg.pcap !== undefined ? { pcap: cfg.pcap } : {}),
     logger: consoleLogger(cfg.debug),
+    offload: cfg.offload,
     ...overrides,
   });
 }

@@ -22,7 +22,7 @@ import { counters } from '../core/counters.js';
 import type { ErrnoName } from '../core/errno.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { Rng } from '../core/rng.js';
-import type { Ipv4Receiver, NetDevice } from '../link/device.js';
+import { RxFlag, type Ipv4Receiver, type NetDevice, type TxOffload } from '../link/device.js';
 import { updateChecksum16 } from './checksum.js';
 import {
   emitEcho,
@@ -53,7 +53,7 @@ import { PmtuCache, PMTU_EXPIRES_MS } from './pmtu.js';
 import { ICMP_RATE_BURST, ICMP_RATE_PER_SEC, TokenBucket } from './ratelimit.js';
 import { Reassembler, type ReassemblyOptions } from './reassembly.js';
 import { isLoopback, isMulticast, isThisNetwork, Ipv4Route, LIMITED_BROADCAST } from './route.js';
-import { IpProto, ipToString, type IpProtocolHandler, type IpRxInfo, type IpSender, type IpSendOptions } from './types.js';
+import { IpProto, ipToString, type IpOffloads, type IpProtocolHandler, type IpRxInfo, type IpSender, type IpSendOptions } from './types.js';
 
 export { ICMP_COUNTERS, IP_COUNTERS };
 
@@ -101,6 +101,8 @@ export interface EchoListener {
 
 /** RFC 1812 4.3.2.5 / Linux: ICMP errors carry precedence "internetwork control" (0xc0). */
 const TOS_INTERNETWORK_CONTROL = 0xc0;
+/** TCP data offset byte (header length in its high nibble), to size a TSO segment's headers. */
+const TCP_OFF_DATA_OFFSET = 12;
 
 export class Ipv4Layer implements IpSender, Ipv4Receiver {
   readonly route: Ipv4Route;
@@ -128,6 +130,8 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
   private readonly rxViews = new RxViews();
   private rxDepth = 0;
   private readonly hdr: Ipv4HeaderFields = { totalLength: 0, id: 0, ttl: 64, protocol: 0, src: 0, dst: 0 };
+  /** The offload request handed to the device (reused). */
+  private readonly txo: TxOffload = { csumStart: IPV4_HEADER_LEN, csumOffset: 0, gsoSize: 0 };
   private nextId: number;
   private fragBuf: Uint8Array | undefined;
   private loopQueue: Uint8Array[] = [];
@@ -162,6 +166,11 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
 
   get localAddr(): number {
     return this.route.addr;
+  }
+
+  /** IpSender: the device's checksum and segmentation offloads (undefined: none). */
+  get offloads(): IpOffloads | undefined {
+    return this.device.offloads;
   }
 
   /** Register the transport for an IP protocol number (not ICMP, which this layer owns). */
@@ -207,6 +216,9 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
 
   send(dst: number, proto: number, len: number, opts?: IpSendOptions): ErrnoName | undefined {
     const s = this.ipStats;
+    const csumOffset = opts?.csumOffset;
+    // An offload the device cannot do for this datagram: the transport sends it plainly.
+    if (csumOffset !== undefined && !this.canOffload(dst, proto, len, opts!.gsoSize ?? 0)) return 'EAGAIN';
     s.OutRequests++;
     if (this.closed) {
       s.OutDiscards++;
@@ -239,9 +251,34 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
     if (this.route.isLocal(dst)) return this.loopback(len);
 
     const mtu = this.pathMtu(dst);
-    if (total <= mtu) {
+    let offload: TxOffload | undefined;
+    if (csumOffset !== undefined) {
+      offload = this.txo;
+      offload.csumOffset = csumOffset;
+      offload.gsoSize = 0;
+      const gso = opts!.gsoSize ?? 0;
+      if (gso > 0 && total > mtu) {
+        // TSO: one datagram larger than the path MTU, cut by the device into segments of
+        // `gso` payload octets behind copies of our headers; each of those must fit the MTU.
+        const seg = IPV4_HEADER_LEN + (this.scratch[TCP_OFF_DATA_OFFSET]! >>> 4) * 4 + gso;
+        if (seg > mtu) {
+          s.FragFails++;
+          s.OutDiscards++;
+          if (this.debug) this.log('ip', `TSO segment of ${seg} bytes to ${ipToString(dst)} > path MTU ${mtu}: EMSGSIZE`);
+          return 'EMSGSIZE';
+        }
+        offload.gsoSize = gso;
+      }
+    }
+    if (total <= mtu || offload?.gsoSize) {
       emitIpv4Header(this.device.txFrame, this.device.headroom, h);
-      const err = this.device.sendIpv4(nextHop, total);
+      const err = this.device.sendIpv4(nextHop, total, offload);
+      if (err === 'EAGAIN') {
+        // The device turned the offload down (next hop not resolved): nothing was sent,
+        // the transport sends this datagram again without offload.
+        s.OutRequests--;
+        return err;
+      }
       if (err === undefined) s.OutTransmits++;
       else s.OutDiscards++;
       return err;
@@ -254,6 +291,18 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
       return 'EMSGSIZE';
     }
     return this.fragment(nextHop, len, mtu);
+  }
+
+  /**
+   * Whether the device can complete the checksum (and, with gsoSize, segment) a datagram of
+   * `len` transport octets to dst. Loopback datagrams never leave the layer: they need
+   * complete checksums (the transport resends without offload).
+   */
+  private canOffload(dst: number, proto: number, len: number, gsoSize: number): boolean {
+    const o = this.device.offloads;
+    if (o === undefined || !o.csum || this.closed || this.route.isLocal(dst)) return false;
+    if (gsoSize === 0) return true;
+    return proto === IpProto.TCP && IPV4_HEADER_LEN + len <= o.tsoMaxSize;
   }
 
   /**
@@ -310,8 +359,8 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
 
   // ---------------------------------------------------------------- receive (Ipv4Receiver)
 
-  receive(datagram: Uint8Array, linkBroadcast = false): void {
-    this.input(datagram, false, linkBroadcast);
+  receive(datagram: Uint8Array, linkBroadcast = false, rxFlags = 0): void {
+    this.input(datagram, false, linkBroadcast, rxFlags);
   }
 
   batchEnd(): void {
@@ -336,10 +385,11 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
     this.handlers[q.protocol]?.unreachable?.(q.dst, 'EHOSTUNREACH');
   }
 
-  private input(bytes: Uint8Array, looped: boolean, linkBroadcast: boolean): void {
+  private input(bytes: Uint8Array, looped: boolean, linkBroadcast: boolean, rxFlags = 0): void {
     const v = this.rxDepth === 0 ? this.rxViews : new RxViews();
     this.rxDepth++;
     try {
+      v.rxFlags = rxFlags;
       this.inputWith(v, bytes, looped, linkBroadcast);
     } finally {
       this.rxDepth--;
@@ -467,6 +517,8 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
     info.dst = p.dst;
     info.ttl = p.ttl;
     info.tos = p.tos;
+    // What the link vouched for covers the datagram it delivered, not one rebuilt by reassembly.
+    info.checksumVerified = (v.rxFlags & RxFlag.CSUM_VERIFIED) !== 0 && p === v.rx;
     info.packet = p;
     const wanted = h.receive(info, p.payload);
     // RFC 1122 3.2.2.1 / 4.1.3.1: no endpoint (UDP): port unreachable.
@@ -691,6 +743,16 @@ class RxInfo implements IpRxInfo {
   // (copying the facts) must see only the IpRxInfo fields.
   #packet: Ipv4Packet | undefined = undefined;
   readonly #empty = new Uint8Array(0);
+  #checksumVerified = false;
+
+  /** Valid during the delivery only (a copy of the facts leaves it out, like `datagram`). */
+  get checksumVerified(): boolean {
+    return this.#checksumVerified;
+  }
+
+  set checksumVerified(v: boolean) {
+    this.#checksumVerified = v;
+  }
 
   get datagram(): Uint8Array {
     return this.#packet === undefined ? this.#empty : this.#packet.datagram;
@@ -713,4 +775,6 @@ class RxViews {
   broadcast = false;
   /** No ICMP error may answer this datagram: IP broadcast, or a link-layer broadcast (RFC 1122 3.2.2). */
   quiet = false;
+  /** RxFlag bits the link gave with the datagram. */
+  rxFlags = 0;
 }

@@ -15,6 +15,12 @@ export interface IpRxInfo {
   tos: number;
   /** The whole IPv4 datagram (header + payload); a view, valid only during the call. */
   datagram: Uint8Array;
+  /**
+   * The link vouches for the transport checksum (the kernel verified it, or the datagram
+   * comes from the local kernel with a partial checksum and crossed no wire): the transport
+   * skips its own check. Absent or false: verify.
+   */
+  checksumVerified?: boolean;
 }
 
 /** An ICMP error received about a datagram we sent, already matched to a transport protocol. */
@@ -57,6 +63,27 @@ export interface IpSendOptions {
   tos?: number;
   /** Set the Don't Fragment bit (TCP does, for PMTU discovery). */
   dontFragment?: boolean;
+  /**
+   * Checksum offload (only when `IpSender.offloads.csum`): the transport's checksum field,
+   * `csumOffset` octets into its header, holds the folded pseudo-header sum over the whole
+   * transport length, not complemented; the device completes it.
+   */
+  csumOffset?: number;
+  /**
+   * TCP segmentation offload (only with csumOffset and `IpSender.offloads.tsoMaxSize`): the
+   * device cuts the payload into segments of `gsoSize` octets, each behind a copy of the
+   * IPv4 and TCP headers (FIN and PSH on the last only). The datagram may exceed the path
+   * MTU, up to tsoMaxSize; each segment must fit it.
+   */
+  gsoSize?: number;
+}
+
+/** What the layers below do for a transport (IpSender.offloads). */
+export interface IpOffloads {
+  /** Completes a partial transport checksum (IpSendOptions.csumOffset). */
+  readonly csum: boolean;
+  /** Largest TCP datagram it segments (IpSendOptions.gsoSize), 0 when it does not. */
+  readonly tsoMaxSize: number;
 }
 
 /**
@@ -75,8 +102,13 @@ export interface IpSender {
    * Send scratch[0, len) to dst as protocol `proto`. Returns undefined on success (sent,
    * or queued while ARP resolves) or an errno name (ENETUNREACH when there is no route,
    * EMSGSIZE when too big with DF set, ENOBUFS when the resolution queue is full).
+   * With csumOffset/gsoSize, EAGAIN means the offload cannot be done for this datagram now
+   * (loopback destination, next hop not resolved, path too small): nothing was sent, and
+   * `scratch` is intact; send it again without offload (segmented and with full checksums).
    */
   send(dst: number, proto: number, len: number, opts?: IpSendOptions): ErrnoName | undefined;
+  /** Checksum and segmentation offloads available to transports. Absent: none. */
+  readonly offloads?: IpOffloads;
 }
 
 /** Address formatting and parsing (defined in core so the link layer can use them too). */

@@ -9,6 +9,13 @@
  * EtherType: IPv4 up to the Ipv4Receiver (flagged when not unicast to our MAC, for RFC 1122
  * 3.2.2 and 3.3.6), ARP to the cache, everything else counted and dropped. Every frame in
  * and out also goes to the optional pcap writer.
+ *
+ * Offloads (vnet.ts): on a link that carries virtio_net_hdr metadata (TapLink opened with
+ * `offload`), the interface turns the kernel's offloads on and translates: RX metadata
+ * becomes RxFlag bits for IPv4 (checksum vouched for, super-frame), and a TxOffload from
+ * IPv4 becomes the header that asks the kernel to complete a checksum or segment a
+ * 64 KB TCP super-frame (TSO). Like tcpdump on Linux, the pcap then shows super-frames
+ * and partial checksums as they cross the link.
  */
 import type { Clock } from '../core/clock.js';
 import { writeU16 } from '../core/bytes.js';
@@ -17,11 +24,12 @@ import type { ErrnoName } from '../core/errno.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { ipToString } from '../core/ipaddr.js';
 import { ARP_COUNTERS, ArpCache, type ArpHost, type ArpOptions } from './arp.js';
-import type { Ipv4Receiver, NetDevice } from './device.js';
+import { RxFlag, type DeviceOffloads, type Ipv4Receiver, type NetDevice, type TxOffload } from './device.js';
 import { ETH_HEADER_LEN, ETH_OFF_DST, ETH_OFF_SRC, ETH_OFF_TYPE, EtherType, ethertypeOf } from './ethernet.js';
 import type { Link, LinkReceiver } from './link.js';
 import { MAC_LEN, copyMac, formatMac, isBroadcastMac, macEquals, writeBroadcastMac, writeIpv4MulticastMac } from './mac.js';
 import type { PcapWriter } from './pcap.js';
+import { asOffloadLink, VnetFlag, VnetGso, VnetHeader, type OffloadLink, type OffloadReceiver } from './vnet.js';
 
 export interface EthernetInterfaceOptions {
   link: Link;
@@ -32,6 +40,11 @@ export interface EthernetInterfaceOptions {
   arpOptions?: ArpOptions;
   /** Accept frames for any destination MAC (default false). */
   promiscuous?: boolean;
+  /**
+   * Use the link's checksum and segmentation offloads when it has them (an OffloadLink such
+   * as a TapLink opened with `offload`). Default true; links without them are unaffected.
+   */
+  offload?: boolean;
 }
 
 export const INTERFACE_COUNTERS = [
@@ -53,6 +66,15 @@ export const INTERFACE_COUNTERS = [
   'txDropUnreachable',
   'txDropNoBuffer',
   'txDropDown',
+  // Offload annotations (not part of the per-frame identity above): IPv4 frames whose
+  // transport checksum the link vouched for, super-frames received (GRO/GSO) and sent
+  // (TSO), frames sent with a partial checksum, offloaded sends turned back because the
+  // next hop was not resolved (IPv4 sends those again without offload).
+  'rxCsumTrusted',
+  'rxGso',
+  'txCsumPartial',
+  'txGso',
+  'txOffloadDeferred',
 ] as const;
 
 type InterfaceCounter = (typeof INTERFACE_COUNTERS)[number];
@@ -67,7 +89,14 @@ const MAX_DATAGRAM = 65535;
 /** Lengths remembered by PrefixViews (a power of two). */
 const PREFIX_VIEW_SLOTS = 16;
 
-export class EthernetInterface implements NetDevice, LinkReceiver, ArpHost {
+/** IPv4 header length from the first header byte (IHL, 32-bit words). */
+const IPV4_IHL_MASK = 0x0f;
+/** Offset of the TCP data-offset byte in the TCP header. */
+const TCP_OFF_DATA_OFFSET = 12;
+/** Largest datagram the kernel segments for us (GSO_LEGACY_MAX_SIZE minus nothing: IPv4 total length). */
+const TSO_MAX_DATAGRAM = MAX_DATAGRAM;
+
+export class EthernetInterface implements NetDevice, LinkReceiver, OffloadReceiver, ArpHost {
   readonly mtu: number;
   readonly mac: Uint8Array;
   readonly headroom = ETH_HEADER_LEN;
@@ -83,6 +112,11 @@ export class EthernetInterface implements NetDevice, LinkReceiver, ArpHost {
   private readonly txViews: PrefixViews;
   private readonly copyViews: PrefixViews;
   private receiver: Ipv4Receiver | undefined = undefined;
+  /** The link as an OffloadLink when its offloads are on, else undefined. */
+  private readonly olink: OffloadLink | undefined;
+  private readonly deviceOffloads: DeviceOffloads | undefined;
+  /** Metadata for the frame being sent (reused). */
+  private readonly txVnet = new VnetHeader();
   private ip = 0;
   private started = false;
   private closed = false;
@@ -102,6 +136,20 @@ export class EthernetInterface implements NetDevice, LinkReceiver, ArpHost {
     this.txViews = new PrefixViews(this.txFrame);
     this.copyViews = new PrefixViews(this.copyFrame);
     this.link.setReceiver(this);
+    const ol = opts.offload === false ? undefined : asOffloadLink(this.link);
+    const on = ol?.setOffloads(true);
+    if (ol !== undefined && on !== undefined && on.csum) {
+      this.olink = ol;
+      this.deviceOffloads = Object.freeze({ csum: true, tsoMaxSize: on.tso4 ? TSO_MAX_DATAGRAM : 0 });
+    } else {
+      this.olink = undefined;
+      this.deviceOffloads = undefined;
+    }
+  }
+
+  /** NetDevice: what the link completes or segments for us (undefined: nothing). */
+  get offloads(): DeviceOffloads | undefined {
+    return this.deviceOffloads;
   }
 
   get ipv4Address(): number {
@@ -145,8 +193,8 @@ export class EthernetInterface implements NetDevice, LinkReceiver, ArpHost {
 
   // ---- NetDevice: transmit ----
 
-  sendIpv4(nextHop: number, len: number): ErrnoName | undefined {
-    return this.sendFrom(this.txFrame, this.txViews, nextHop, len);
+  sendIpv4(nextHop: number, len: number, offload?: TxOffload): ErrnoName | undefined {
+    return this.sendFrom(this.txFrame, this.txViews, nextHop, len, offload);
   }
 
   sendIpv4Copy(nextHop: number, datagram: Uint8Array): ErrnoName | undefined {
@@ -155,11 +203,16 @@ export class EthernetInterface implements NetDevice, LinkReceiver, ArpHost {
     return this.sendFrom(this.copyFrame, this.copyViews, nextHop, datagram.length);
   }
 
-  private sendFrom(buf: Uint8Array, views: PrefixViews, nextHop: number, len: number): ErrnoName | undefined {
+  private sendFrom(buf: Uint8Array, views: PrefixViews, nextHop: number, len: number, offload?: TxOffload): ErrnoName | undefined {
     if (len > MAX_DATAGRAM || len < 0) return this.tooBig(len);
     if (this.closed) {
       this.counters.txDropDown++;
       return 'ENETDOWN';
+    }
+    if (offload !== undefined && (this.olink === undefined || (offload.gsoSize > 0 && this.deviceOffloads?.tsoMaxSize === 0))) {
+      // Asked for what the link does not do: let IPv4 send it plainly.
+      this.counters.txOffloadDeferred++;
+      return 'EAGAIN';
     }
     nextHop >>>= 0;
     if (nextHop === IPV4_BROADCAST) {
@@ -170,6 +223,12 @@ export class EthernetInterface implements NetDevice, LinkReceiver, ArpHost {
     } else {
       const mac = this.arp.lookup(nextHop);
       if (mac === undefined) {
+        if (offload !== undefined) {
+          // A datagram waiting for ARP is sent later as a plain frame: it must not depend on
+          // the offload. IPv4 sends it again without (and that copy waits for ARP).
+          this.counters.txOffloadDeferred++;
+          return 'EAGAIN';
+        }
         const err = this.arp.enqueue(nextHop, buf.subarray(ETH_HEADER_LEN, ETH_HEADER_LEN + len));
         if (err === undefined) this.counters.txQueued++;
         else if (err === 'EHOSTUNREACH') this.counters.txDropUnreachable++;
@@ -179,12 +238,38 @@ export class EthernetInterface implements NetDevice, LinkReceiver, ArpHost {
       copyMac(buf, ETH_OFF_DST, mac);
     }
     writeU16(buf, ETH_OFF_TYPE, EtherType.IPv4);
-    return this.transmit(views.get(ETH_HEADER_LEN + len));
+    return this.transmit(views.get(ETH_HEADER_LEN + len), offload === undefined ? undefined : this.vnetFor(buf, offload));
   }
 
-  private transmit(frame: Uint8Array): ErrnoName | undefined {
+  /**
+   * The virtio_net_hdr for an offloaded datagram in buf: NEEDS_CSUM with csum_start at the
+   * transport header; for TSO also gso_type TCPV4, gso_size = MSS and hdr_len = the
+   * Ethernet + IPv4 + TCP headers every segment repeats.
+   */
+  private vnetFor(buf: Uint8Array, o: TxOffload): VnetHeader {
+    const h = this.txVnet;
+    const l4 = ETH_HEADER_LEN + o.csumStart;
+    h.flags = VnetFlag.NEEDS_CSUM;
+    h.csumStart = l4;
+    h.csumOffset = o.csumOffset;
+    this.counters.txCsumPartial++;
+    if (o.gsoSize > 0) {
+      h.gsoType = VnetGso.TCPV4;
+      h.gsoSize = o.gsoSize;
+      h.hdrLen = l4 + (buf[l4 + TCP_OFF_DATA_OFFSET]! >>> 4) * 4;
+      this.counters.txGso++;
+    } else {
+      h.gsoType = VnetGso.NONE;
+      h.gsoSize = 0;
+      h.hdrLen = l4 + o.csumOffset + 2;
+    }
+    return h;
+  }
+
+  private transmit(frame: Uint8Array, vnet?: VnetHeader): ErrnoName | undefined {
     this.pcap?.write(frame);
-    if (!this.link.send(frame)) {
+    const sent = vnet === undefined ? this.link.send(frame) : this.olink!.send(frame, vnet);
+    if (!sent) {
       this.counters.txDropLink++;
       if (this.logger.enabled('eth')) this.logger.log('eth', `tx drop: link refused a ${frame.length}-byte frame`);
       return 'ENOBUFS';
@@ -226,7 +311,7 @@ export class EthernetInterface implements NetDevice, LinkReceiver, ArpHost {
    * One frame from the link. Every frame ends in exactly one counter: rxIpv4, rxArp, or
    * one of the rxDrop* counters (rxFrames is their sum).
    */
-  receive(frame: Uint8Array): void {
+  receive(frame: Uint8Array, vnet?: VnetHeader): void {
     this.pcap?.write(frame);
     this.counters.rxFrames++;
     this.counters.rxBytes += frame.length;
@@ -243,7 +328,8 @@ export class EthernetInterface implements NetDevice, LinkReceiver, ArpHost {
         const r = this.receiver;
         if (r === undefined) return this.drop('rxDropNoReceiver', frame, 'no IPv4 receiver');
         this.counters.rxIpv4++;
-        r.receive(frame.subarray(ETH_HEADER_LEN), !toUs);
+        const flags = vnet === undefined || (vnet.flags === 0 && vnet.gsoType === VnetGso.NONE) ? 0 : this.rxFlags(frame, vnet);
+        r.receive(frame.subarray(ETH_HEADER_LEN), !toUs, flags);
         return;
       }
       case EtherType.ARP:
@@ -258,6 +344,27 @@ export class EthernetInterface implements NetDevice, LinkReceiver, ArpHost {
       default:
         return this.drop('rxDropBadEthertype', frame, 'EtherType not handled');
     }
+  }
+
+  /**
+   * RxFlag bits from a received frame's virtio_net_hdr. DATA_VALID: the kernel verified the
+   * checksum. NEEDS_CSUM: the checksum is partial because the frame comes from the local
+   * kernel (nothing crossed a wire); trusted only when csum_start is this datagram's
+   * transport header, else the transport verifies (and drops) it as usual.
+   */
+  private rxFlags(frame: Uint8Array, vnet: VnetHeader): number {
+    let flags = 0;
+    if (vnet.flags & VnetFlag.DATA_VALID) flags |= RxFlag.CSUM_VERIFIED;
+    else if (vnet.flags & VnetFlag.NEEDS_CSUM && frame.length > ETH_HEADER_LEN) {
+      const l4 = ETH_HEADER_LEN + (frame[ETH_HEADER_LEN]! & IPV4_IHL_MASK) * 4;
+      if (vnet.csumStart === l4) flags |= RxFlag.CSUM_VERIFIED;
+    }
+    if (flags & RxFlag.CSUM_VERIFIED) this.counters.rxCsumTrusted++;
+    if (vnet.gsoType !== VnetGso.NONE) {
+      flags |= RxFlag.GSO;
+      this.counters.rxGso++;
+    }
+    return flags;
   }
 
   batchEnd(): void {

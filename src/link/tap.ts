@@ -12,15 +12,18 @@
  * burst of sends costs one native call, not one per frame.
  *
  * With `vnetHdr` every frame on the fd carries a virtio_net_hdr in front (10 bytes, or 12
- * after setVnetHdrSize(12)). By default TapLink strips it on RX and writes a zeroed one
- * (no checksum offload, no GSO) on TX, so upper layers see plain Ethernet frames. With
- * `vnetHdrPassthrough` the receiver gets, and send() must supply, the header as well:
- * that is the hook for the GSO/TSO work (TUNSETOFFLOAD via setOffload(), 64 KB
- * super-frames in slots of TAP_SLOT_SIZE_GSO bytes).
+ * after setVnetHdrSize(12)). By default TapLink strips it on RX, decodes it and hands it to
+ * the receiver as a second argument (vnet.ts OffloadReceiver; a plain LinkReceiver ignores
+ * it), and on TX writes the header send() was given, or a zeroed one (no checksum offload,
+ * no GSO). Until setOffloads(true) (TUNSETOFFLOAD) the kernel completes every checksum and
+ * segments every super-frame itself, so upper layers see plain Ethernet frames. With
+ * `offload` (vnetHdr + GSO-sized slots) the receiver may turn that on: the kernel then hands
+ * over 64 KB TCP super-frames with partial checksums and takes ours back (vnet.ts).
+ * With `vnetHdrPassthrough` the receiver gets, and send() must supply, the raw header bytes.
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
+import { constants as osConstants, endianness as osEndianness } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { counters } from '../core/counters.js';
@@ -31,6 +34,9 @@ import { silentLogger } from '../core/log.js';
 import type { Logger } from '../core/log.js';
 import type { Link, LinkReceiver } from './link.js';
 import { FrameRing } from './ring.js';
+import { decodeVnetHeader, encodeVnetHeader, NO_OFFLOADS, VNET_HDR_LEN, VNET_HDR_LEN_MRG, VnetHeader, type LinkOffloads, type OffloadLink, type OffloadReceiver } from './vnet.js';
+
+export { VNET_HDR_LEN, VNET_HDR_LEN_MRG };
 
 /** TUNSETOFFLOAD flags (linux/if_tun.h): what the kernel may hand us / accept from us. */
 export const TunOffload = {
@@ -43,9 +49,6 @@ export const TunOffload = {
   USO6: 0x40,
 } as const;
 
-/** sizeof(struct virtio_net_hdr) and sizeof(struct virtio_net_hdr_mrg_rxbuf). */
-export const VNET_HDR_LEN = 10;
-export const VNET_HDR_LEN_MRG = 12;
 /** Default slot: 4-byte length + 14 Ethernet + 4 VLAN + 1500 MTU + vnet header, rounded. */
 export const TAP_SLOT_SIZE_DEFAULT = 2048;
 /** Slot for 64 KB GSO super-frames with a virtio_net_hdr in front. */
@@ -65,6 +68,12 @@ export interface TapOpenOptions {
   mtu?: number;
   /** Open with IFF_VNET_HDR (frames carry a virtio_net_hdr on the fd). */
   vnetHdr?: boolean;
+  /**
+   * Prepare for TSO/GSO/GRO and checksum offload: implies vnetHdr (10-byte header) and
+   * GSO-sized slots. The offloads themselves go on when the receiver calls setOffloads(true)
+   * (EthernetInterface does, unless its `offload` option is false). Default false.
+   */
+  offload?: boolean;
   /** virtio_net_hdr size when vnetHdr: 10 (default) or 12 (TUNSETVNETHDRSZ). */
   vnetHdrSize?: number;
   /** Hand the virtio_net_hdr through to the receiver and expect it in send() (GSO work). */
@@ -160,7 +169,7 @@ interface NativeDevice {
   close(): void;
 }
 
-export class TapLink implements Link {
+export class TapLink implements Link, OffloadLink {
   readonly ifname: string;
   readonly fd: number;
   readonly mtu: number;
@@ -168,6 +177,10 @@ export class TapLink implements Link {
   readonly tx: FrameRing;
   private hdrLen: number;
   private readonly passthrough: boolean;
+  /** What setOffloads() turned on. */
+  private offloadState: LinkOffloads = NO_OFFLOADS;
+  /** The decoded virtio_net_hdr of the frame being delivered (reused). */
+  private readonly rxVnet = new VnetHeader();
   private readonly dev: NativeDevice;
   private readonly log: Logger;
   private readonly c = counters(TAP_COUNTERS);
@@ -209,7 +222,7 @@ export class TapLink implements Link {
   /** Open (or create) the TAP and start receiving. Throws StackError with an actionable message. */
   static open(opts: TapOpenOptions): TapLink {
     const mtu = opts.mtu ?? 1500;
-    const vnet = opts.vnetHdr === true;
+    const vnet = opts.vnetHdr === true || opts.offload === true;
     const hdrLen = vnet ? (opts.vnetHdrSize ?? VNET_HDR_LEN) : 0;
     const slotSize = opts.slotSize ?? (vnet ? TAP_SLOT_SIZE_GSO : TAP_SLOT_SIZE_DEFAULT);
     const defaultSlots = slotSize > 4096 ? 256 : 1024;
@@ -268,7 +281,11 @@ export class TapLink implements Link {
     return this.closed;
   }
 
-  send(frame: Uint8Array): boolean {
+  /**
+   * Queue one frame. With a vnet header on the fd, `vnet` says what the kernel must still do
+   * (complete the checksum, segment a super-frame); undefined writes a zeroed header.
+   */
+  send(frame: Uint8Array, vnet?: VnetHeader): boolean {
     if (this.closed) {
       this.c.txClosed++;
       return false;
@@ -280,10 +297,10 @@ export class TapLink implements Link {
       if (this.log.enabled('tap')) this.log.log('tap', `tx drop: ${frame.length}-byte frame exceeds slot capacity ${this.tx.frameCapacity - hdr}`);
       return false;
     }
-    if (!this.enqueue(frame, hdr, len)) {
+    if (!this.enqueue(frame, hdr, len, vnet)) {
       // Ring full: write out what is pending, then try once more.
       this.flush();
-      if (!this.enqueue(frame, hdr, len)) {
+      if (!this.enqueue(frame, hdr, len, vnet)) {
         this.c.txRingFull++;
         if (this.log.enabled('tap')) this.log.log('tap', `tx drop: ring full (${this.tx.slotCount} frames pending, fd not writable)`);
         return false;
@@ -298,12 +315,12 @@ export class TapLink implements Link {
     return true;
   }
 
-  private enqueue(frame: Uint8Array, hdr: number, len: number): boolean {
+  private enqueue(frame: Uint8Array, hdr: number, len: number, vnet: VnetHeader | undefined): boolean {
     if (hdr === 0) return this.tx.push(frame);
     const slot = this.tx.reserve();
     if (slot === undefined) return false;
-    // A zeroed virtio_net_hdr: flags 0 (checksum complete), gso_type VIRTIO_NET_HDR_GSO_NONE.
-    slot.fill(0, 0, hdr);
+    // Without metadata a zeroed virtio_net_hdr: flags 0 (checksum complete), GSO_NONE.
+    encodeVnetHeader(slot, 0, vnet, hdr);
     slot.set(frame, hdr);
     return this.tx.commit(len);
   }
@@ -319,6 +336,44 @@ export class TapLink implements Link {
   setOffload(flags: number): void {
     const err = this.closed ? Errno.EBADF : this.dev.setOffload(flags);
     if (err !== 0) throw errnoError(err, `TUNSETOFFLOAD 0x${flags.toString(16)} on ${this.ifname}`);
+  }
+
+  /**
+   * OffloadLink: TUNSETOFFLOAD(CSUM | TSO4 | TSO6) on, or 0 off. On, the kernel hands us
+   * partial checksums and 64 KB TCP super-frames (GRO/GSO) and accepts ours (TSO); a
+   * kernel that refuses TSO gets checksum offload alone, one that refuses both none. Needs
+   * vnetHdr (without passthrough) and a little-endian host (the header's byte order).
+   */
+  setOffloads(on: boolean): LinkOffloads {
+    this.offloadState = NO_OFFLOADS;
+    if (this.closed || this.hdrLen === 0 || this.passthrough || osEndianness() !== 'LE') return NO_OFFLOADS;
+    if (!on) {
+      this.trySetOffload(0);
+      return NO_OFFLOADS;
+    }
+    // Large enough for a 64 KB IPv4 datagram behind an Ethernet header?
+    const gsoSlots = this.rx.frameCapacity > this.hdrLen + ETH_OVERHEAD + 65535;
+    if (gsoSlots && this.trySetOffload(TunOffload.CSUM | TunOffload.TSO4 | TunOffload.TSO6)) {
+      this.offloadState = Object.freeze({ csum: true, tso4: true });
+    } else if (this.trySetOffload(TunOffload.CSUM)) {
+      this.offloadState = Object.freeze({ csum: true, tso4: false });
+    }
+    return this.offloadState;
+  }
+
+  /** What setOffloads() turned on (NO_OFFLOADS until then). */
+  get offloads(): LinkOffloads {
+    return this.offloadState;
+  }
+
+  private trySetOffload(flags: number): boolean {
+    try {
+      this.setOffload(flags);
+      return true;
+    } catch (e) {
+      if (this.log.enabled('tap')) this.log.log('tap', `${this.ifname}: ${(e as Error).message}; offloads stay off`);
+      return false;
+    }
   }
 
   /** TUNSETVNETHDRSZ: 10 or 12 bytes of virtio_net_hdr in front of every frame. */
@@ -389,6 +444,7 @@ export class TapLink implements Link {
 
   private deliver(slot: Uint8Array): void {
     let frame = slot;
+    let vnet: VnetHeader | undefined;
     if (this.hdrLen !== 0 && !this.passthrough) {
       if (slot.length < this.hdrLen) {
         this.c.rxRunt++;
@@ -396,6 +452,7 @@ export class TapLink implements Link {
         return;
       }
       frame = slot.subarray(this.hdrLen);
+      vnet = decodeVnetHeader(slot, 0, this.rxVnet);
     }
     const r = this.receiver;
     if (r === undefined) {
@@ -404,7 +461,8 @@ export class TapLink implements Link {
     }
     this.c.rxFrames++;
     this.c.rxBytes += frame.length;
-    r.receive(frame);
+    if (vnet === undefined) r.receive(frame);
+    else (r as OffloadReceiver).receive(frame, vnet);
   }
 }
 

@@ -25,27 +25,33 @@ export interface SockEnv {
 
 type Waiter = () => void;
 
-/** Sleepers on one socket. wake() runs and forgets them all; each re-checks its condition. */
+/**
+ * Sleepers on one socket. wake() runs and forgets them all; each re-checks its condition.
+ * The list exists only while someone sleeps (an idle socket holds none).
+ */
 export class WaitQueue {
-  private waiters: Waiter[] = [];
+  private waiters: Waiter[] | undefined = undefined;
 
   add(w: Waiter): void {
-    this.waiters.push(w);
+    (this.waiters ??= []).push(w);
   }
 
   remove(w: Waiter): void {
-    const i = this.waiters.indexOf(w);
-    if (i >= 0) this.waiters.splice(i, 1);
+    const ws = this.waiters;
+    if (ws === undefined) return;
+    const i = ws.indexOf(w);
+    if (i >= 0) ws.splice(i, 1);
+    if (ws.length === 0) this.waiters = undefined;
   }
 
   get size(): number {
-    return this.waiters.length;
+    return this.waiters?.length ?? 0;
   }
 
   wake(): void {
-    if (this.waiters.length === 0) return;
     const ws = this.waiters;
-    this.waiters = [];
+    if (ws === undefined) return;
+    this.waiters = undefined;
     for (const w of ws) w();
   }
 }
@@ -114,7 +120,8 @@ export abstract class Sock {
     if (this.closed) throw sockError('EBADF', call, 'the socket was closed while the call was blocked');
   }
 
-  wake = (): void => {
+  /** Wake every call sleeping on this socket (they re-check their condition). */
+  wake(): void {
     this.wq.wake();
-  };
+  }
 }

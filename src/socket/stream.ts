@@ -93,6 +93,35 @@ function localOf(ctx: NetContext): number {
 
 type WriteCallback = (error?: Error | null) => void;
 
+const NO_CHUNKS: readonly Uint8Array[] = Object.freeze([]);
+const NO_OPTIONS: TcpOptions = Object.freeze({});
+
+/**
+ * The TcpConnectionHandler of one TcpSocket: a single small object with its methods on the
+ * prototype (not five closures per socket: memory per connection).
+ */
+class SocketEvents implements TcpConnectionHandler {
+  private readonly s: TcpSocket;
+  constructor(s: TcpSocket) {
+    this.s = s;
+  }
+  connected(): void {
+    this.s.onTcpConnected();
+  }
+  readable(): void {
+    this.s.onTcpReadable();
+  }
+  writable(): void {
+    this.s.onTcpWritable();
+  }
+  error(code: ErrnoName): void {
+    this.s.onTcpError(code);
+  }
+  closed(): void {
+    this.s.onTcpReadable();
+  }
+}
+
 /** A TCP connection as a Node Duplex stream (the counterpart of net.Socket). */
 export class TcpSocket extends Duplex {
   private readonly ctx: NetContext;
@@ -100,11 +129,14 @@ export class TcpSocket extends Duplex {
   private reading = false;
   private eofPushed = false;
   /** Chunks handed to _write/_writev that the TCP send buffer has not fully taken yet. */
-  private pendingChunks: Uint8Array[] = [];
+  private pendingChunks: readonly Uint8Array[] = NO_CHUNKS;
+  /** The chunk being handed over, and how much of it TCP took. */
+  private pendingIdx = 0;
   private pendingOff = 0;
   private pendingCb: WriteCallback | undefined = undefined;
   private finalCb: WriteCallback | undefined = undefined;
-  private tcpOpts: TcpOptions = {};
+  /** Options for the connection (replaced, never mutated: may be shared). */
+  private tcpOpts: TcpOptions = NO_OPTIONS;
   private timeoutMs = 0;
   private idleTimer: Timer | undefined = undefined;
   private lastActivity = 0;
@@ -112,27 +144,11 @@ export class TcpSocket extends Duplex {
   connecting = false;
   bytesRead = 0;
   private written = 0;
-  remoteAddress: string | undefined = undefined;
-  remotePort: number | undefined = undefined;
-  readonly remoteFamily = 'IPv4';
-  localAddress: string | undefined = undefined;
-  localPort: number | undefined = undefined;
+  /** The connect() target, for the names before the connection exists. */
+  private targetHost: string | undefined = undefined;
+  private targetPort: number | undefined = undefined;
 
-  private readonly handler: TcpConnectionHandler = {
-    connected: () => this.onConnected(),
-    readable: () => {
-      if (this.reading) this.pull();
-    },
-    writable: () => this.flushPending(),
-    error: (code) => {
-      if (this.destroyed) return;
-      const syscall = this.connecting ? 'connect' : 'read';
-      this.destroy(netError(code, syscall, this.connecting ? this.remoteAddress : undefined, this.connecting ? this.remotePort : undefined));
-    },
-    closed: () => {
-      if (this.reading) this.pull();
-    },
-  };
+  private readonly handler: TcpConnectionHandler = new SocketEvents(this);
 
   constructor(ctx: NetContext, opts: TcpSocketOptions = {}) {
     super({
@@ -142,6 +158,40 @@ export class TcpSocket extends Duplex {
       decodeStrings: true,
     });
     this.ctx = ctx;
+  }
+
+  // Names come from the connection when it exists (getters, like net.Socket's): nothing per socket.
+  get remoteAddress(): string | undefined {
+    return this.conn !== undefined ? ipToString(this.conn.remoteAddr) : this.targetHost;
+  }
+  get remotePort(): number | undefined {
+    return this.conn !== undefined ? this.conn.remotePort : this.targetPort;
+  }
+  get remoteFamily(): 'IPv4' {
+    return 'IPv4';
+  }
+  get localAddress(): string | undefined {
+    return this.conn !== undefined ? ipToString(this.conn.localAddr) : undefined;
+  }
+  get localPort(): number | undefined {
+    return this.conn?.localPort;
+  }
+
+  /** @internal (SocketEvents) Data, EOF or CLOSED: pull what the stream wants. */
+  onTcpReadable(): void {
+    if (this.reading) this.pull();
+  }
+
+  /** @internal (SocketEvents) Send-buffer space: hand over pending chunks. */
+  onTcpWritable(): void {
+    this.flushPending();
+  }
+
+  /** @internal (SocketEvents) The connection failed. */
+  onTcpError(code: ErrnoName): void {
+    if (this.destroyed) return;
+    const syscall = this.connecting ? 'connect' : 'read';
+    this.destroy(netError(code, syscall, this.connecting ? this.remoteAddress : undefined, this.connecting ? this.remotePort : undefined));
   }
 
   /** Bytes handed to TCP so far (net.Socket bytesWritten also counts what is still queued in the stream). */
@@ -165,7 +215,6 @@ export class TcpSocket extends Duplex {
   /** @internal Wrap an established connection (from a server's accept queue). */
   attach(conn: TcpConnection): this {
     this.conn = conn;
-    this.setNames(conn);
     conn.setHandler(this.handler);
     return this;
   }
@@ -173,10 +222,10 @@ export class TcpSocket extends Duplex {
   /** @internal Start an active open. */
   startConnect(o: ConnectOptions): this {
     const remote = o.host === undefined ? undefined : parseIp(o.host);
-    this.remoteAddress = o.host;
-    this.remotePort = o.port;
+    this.targetHost = o.host;
+    this.targetPort = o.port;
     this.connecting = true;
-    if (o.noDelay !== undefined) this.tcpOpts.noDelay = o.noDelay;
+    if (o.noDelay !== undefined) this.tcpOpts = { ...this.tcpOpts, noDelay: o.noDelay };
     if (o.keepAlive === true) this.setKeepAlive(true, o.keepAliveInitialDelay ?? 0);
     if (o.timeout !== undefined) this.setTimeout(o.timeout);
     if (remote === undefined || !Number.isInteger(o.port) || o.port <= 0 || o.port > 0xffff) {
@@ -190,33 +239,25 @@ export class TcpSocket extends Duplex {
       return this;
     }
     this.conn = r;
-    this.localAddress = ipToString(r.localAddr);
-    this.localPort = r.localPort;
     return this;
   }
 
-  private setNames(conn: TcpConnection): void {
-    this.remoteAddress = ipToString(conn.remoteAddr);
-    this.remotePort = conn.remotePort;
-    this.localAddress = ipToString(conn.localAddr);
-    this.localPort = conn.localPort;
-  }
-
-  private onConnected(): void {
+  /** @internal (SocketEvents) The handshake completed. */
+  onTcpConnected(): void {
     if (this.destroyed || this.conn === undefined) return;
     this.connecting = false;
-    this.setNames(this.conn);
     this.touch();
     this.emit('connect');
     this.emit('ready');
     this.flushPending();
-    if (this.finalCb !== undefined && this.pendingChunks.length === 0) this.doFinal();
+    if (this.finalCb !== undefined && this.pendingIdx === this.pendingChunks.length) this.doFinal();
     if (this.reading) this.pull();
   }
 
   address(): AddressInfo | Record<string, never> {
-    if (this.localPort === undefined || this.localAddress === undefined) return {};
-    return { address: this.localAddress, family: 'IPv4', port: this.localPort };
+    const conn = this.conn;
+    if (conn === undefined) return {};
+    return { address: ipToString(conn.localAddr), family: 'IPv4', port: conn.localPort };
   }
 
   // ---- reading ---------------------------------------------------------------------------
@@ -254,6 +295,7 @@ export class TcpSocket extends Duplex {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: WriteCallback): void {
     this.pendingChunks = [chunk];
+    this.pendingIdx = 0;
     this.pendingOff = 0;
     this.pendingCb = cb;
     if (!this.connecting) this.flushPending();
@@ -261,6 +303,7 @@ export class TcpSocket extends Duplex {
 
   override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: WriteCallback): void {
     this.pendingChunks = chunks.map((c) => c.chunk);
+    this.pendingIdx = 0;
     this.pendingOff = 0;
     this.pendingCb = cb;
     if (!this.connecting) this.flushPending();
@@ -271,11 +314,12 @@ export class TcpSocket extends Duplex {
     const conn = this.conn;
     const cb = this.pendingCb;
     if (conn === undefined || cb === undefined || this.connecting) return;
-    while (this.pendingChunks.length > 0) {
-      const chunk = this.pendingChunks[0]!;
+    while (this.pendingIdx < this.pendingChunks.length) {
+      const chunk = this.pendingChunks[this.pendingIdx]!;
       const n = conn.write(this.pendingOff === 0 ? chunk : chunk.subarray(this.pendingOff));
       if (n < 0) {
-        this.pendingChunks = [];
+        this.pendingChunks = NO_CHUNKS;
+        this.pendingIdx = 0;
         this.pendingCb = undefined;
         cb(netError('EPIPE', 'write'));
         return;
@@ -284,9 +328,11 @@ export class TcpSocket extends Duplex {
       if (n > 0) this.touch();
       this.pendingOff += n;
       if (this.pendingOff < chunk.length) return; // the send buffer is full: wait for writable()
-      this.pendingChunks.shift();
+      this.pendingIdx++;
       this.pendingOff = 0;
     }
+    this.pendingChunks = NO_CHUNKS;
+    this.pendingIdx = 0;
     this.pendingCb = undefined;
     cb();
   }
@@ -386,11 +432,18 @@ export class Server extends EventEmitter {
   private readonly sockets = new Set<TcpSocket>();
   private addr: AddressInfo | undefined = undefined;
   private closing = false;
+  /** One 'close' listener for every accepted socket (EventEmitter passes the socket as `this`). */
+  private readonly onSocketClose: (this: TcpSocket) => void;
 
   constructor(ctx: NetContext, opts: ServerOptions = {}, connectionListener?: (socket: TcpSocket) => void) {
     super();
     this.ctx = ctx;
     this.opts = opts;
+    const server = this;
+    this.onSocketClose = function (this: TcpSocket): void {
+      server.sockets.delete(this);
+      server.maybeClosed();
+    };
     if (connectionListener !== undefined) this.on('connection', connectionListener);
   }
 
@@ -448,10 +501,7 @@ export class Server extends EventEmitter {
     for (let c = l.accept(); c !== undefined; c = l.accept()) {
       const s = new TcpSocket(this.ctx, this.opts).attach(c);
       this.sockets.add(s);
-      s.once('close', () => {
-        this.sockets.delete(s);
-        this.maybeClosed();
-      });
+      s.on('close', this.onSocketClose);
       if (this.opts.pauseOnConnect === true) s.pause();
       this.emit('connection', s);
     }

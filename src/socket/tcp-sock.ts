@@ -30,6 +30,35 @@ export type TcpPhase = 'idle' | 'bound' | 'listening' | 'connecting' | 'connecte
 
 /** Linux somaxconn: listen() clamps the backlog to it. */
 const SOMAXCONN = 4096;
+/** Defaults shared by every socket until an option is set (options.ts replaces, never mutates them). */
+const NO_LINGER: Linger = Object.freeze({ l_onoff: 0, l_linger: 0 });
+const NO_OPTIONS: TcpOptions = Object.freeze({});
+
+/**
+ * The TcpConnectionHandler of one TcpSock: a single small object whose methods live on the
+ * prototype (not five closures per socket: memory per connection).
+ */
+class SockEvents implements TcpConnectionHandler {
+  private readonly s: TcpSock;
+  constructor(s: TcpSock) {
+    this.s = s;
+  }
+  connected(): void {
+    this.s.onConnected();
+  }
+  readable(): void {
+    this.s.wake();
+  }
+  writable(): void {
+    this.s.wake();
+  }
+  error(code: ErrnoName): void {
+    this.s.onError(code);
+  }
+  closed(): void {
+    this.s.onClosed();
+  }
+}
 
 export class TcpSock extends Sock {
   readonly type = SOCK_STREAM;
@@ -47,31 +76,34 @@ export class TcpSock extends Sock {
   private connClosed = false;
   /** Pending error (SO_ERROR), set by the connection's error() callback. */
   private soError: ErrnoName | undefined = undefined;
-  /** SO_LINGER. */
-  linger: Linger = { l_onoff: 0, l_linger: 0 };
-  /** Options to apply to the connection once it exists (inherited by accepted sockets). */
-  tcpOpts: TcpOptions = {};
+  /** SO_LINGER (replaced, never mutated: it may be shared). */
+  linger: Linger = NO_LINGER;
+  /** Options to apply to the connection once it exists (inherited by accepted sockets; replaced, never mutated). */
+  tcpOpts: TcpOptions = NO_OPTIONS;
 
-  private readonly handler: TcpConnectionHandler = {
-    connected: () => {
-      this.established = true;
-      if (this.phase === 'connecting') this.phase = 'connected';
-      this.wake();
-    },
-    readable: this.wake,
-    writable: this.wake,
-    error: (code) => {
-      this.soError = code;
-      this.wake();
-    },
-    closed: () => {
-      this.connClosed = true;
-      this.wake();
-    },
-  };
+  private readonly handler: TcpConnectionHandler = new SockEvents(this);
 
   constructor(env: SockEnv) {
     super(env);
+  }
+
+  /** @internal (SockEvents) The handshake completed. */
+  onConnected(): void {
+    this.established = true;
+    if (this.phase === 'connecting') this.phase = 'connected';
+    this.wake();
+  }
+
+  /** @internal (SockEvents) The connection failed. */
+  onError(code: ErrnoName): void {
+    this.soError = code;
+    this.wake();
+  }
+
+  /** @internal (SockEvents) The connection reached CLOSED. */
+  onClosed(): void {
+    this.connClosed = true;
+    this.wake();
   }
 
   /** A socket for a connection taken from a listener's accept queue. */
@@ -81,9 +113,10 @@ export class TcpSock extends Sock {
     s.phase = 'connected';
     s.established = true;
     s.connClosed = conn.state === 'CLOSED';
-    // Linux: an accepted socket inherits the listener's options (not O_NONBLOCK).
-    s.tcpOpts = { ...parent.tcpOpts };
-    s.linger = { ...parent.linger };
+    // Linux: an accepted socket inherits the listener's options (not O_NONBLOCK). Shared:
+    // setsockopt replaces these objects rather than changing them.
+    s.tcpOpts = parent.tcpOpts;
+    s.linger = parent.linger;
     s.reuseAddr = parent.reuseAddr;
     s.rcvTimeoMs = parent.rcvTimeoMs;
     s.sndTimeoMs = parent.sndTimeoMs;
@@ -143,7 +176,7 @@ export class TcpSock extends Sock {
     this.listener = r;
     this.reserved = false;
     this.phase = 'listening';
-    r.setHandler({ acceptable: this.wake });
+    r.setHandler({ acceptable: () => this.wake() });
   }
 
   async accept(call: string): Promise<TcpSock> {

@@ -23,7 +23,7 @@ export class UdpSock extends Sock {
     const udp = env.udp;
     if (udp === undefined) throw sockError('EPROTONOSUPPORT', 'socket', 'this stack has no UDP layer');
     this.pcb = udp.open();
-    this.pcb.setHandler({ readable: this.wake });
+    this.pcb.setHandler({ readable: () => this.wake() });
   }
 
   bind(addr: number, port: number, call: string): void {

@@ -45,9 +45,11 @@ export function processAck(c: Connection, seg: Segment): boolean {
   const wnd = seg.window * 2 ** c.sndWscale;
   const acked = seqGt(ack, c.sndUna) ? seqDiff(ack, c.sndUna) : 0;
   // RFC 5681 section 2, DUPLICATE ACKNOWLEDGMENT: outstanding data, no data, no SYN/FIN,
-  // SEG.ACK = SND.UNA, and the same advertised window as before.
+  // "the acknowledgment number is equal to the greatest acknowledgment received" (SEG.ACK =
+  // SND.UNA: an older ACK overtaken by a newer one is no duplicate, Linux tcp_ack old_ack),
+  // and the same advertised window as before.
   const isDup =
-    acked === 0 &&
+    ack === c.sndUna &&
     seg.payload.length === 0 &&
     (seg.flags & (TcpFlag.SYN | TcpFlag.FIN)) === 0 &&
     seqGt(c.sndMax, c.sndUna) &&

@@ -17,6 +17,14 @@ export interface TcpConfig {
   initialRto: number;
   /** R2 for data (RFC 9293 3.8.3, MUST-20): retransmissions of the same data before giving up (tcp_retries2). */
   retries2: number;
+  /**
+   * Zero-window probes an orphaned connection (closed by its application, data or FIN still
+   * queued) sends before it gives up even though the peer answers them (Linux
+   * tcp_orphan_retries, whose 0 means 8; RFC 6429 allows aborting a persist condition for
+   * resource management). Without it a peer that keeps its window shut holds the connection
+   * forever.
+   */
+  orphanRetries: number;
   /** SYN retransmissions in SYN-SENT (tcp_syn_retries). */
   synRetries: number;
   /** SYN-ACK retransmissions in SYN-RECEIVED (tcp_synack_retries). */
@@ -47,6 +55,14 @@ export interface TcpConfig {
   ephemeralHigh: number;
   /** Lowest MSS we will use whatever the peer or ICMP says (Linux tcp_min_snd_mss). */
   minMss: number;
+  /**
+   * Most connections in TIME-WAIT at once (Linux tcp_max_tw_buckets). A connection that would
+   * enter TIME-WAIT beyond it closes at once instead (TCPTimeWaitOverflow), so a host closing
+   * thousands of connections per second keeps a bounded table (TIME-WAIT lasts 2*MSL).
+   */
+  maxTimeWait: number;
+  /** Largest listen() backlog (Linux net.core.somaxconn): bounds the SYN and accept queues. */
+  maxBacklog: number;
 }
 
 export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
@@ -56,6 +72,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   maxRto: 60_000,
   initialRto: 1000,
   retries2: 15,
+  orphanRetries: 8,
   synRetries: 6,
   synAckRetries: 5,
   syncookies: 'on-overflow',
@@ -74,4 +91,6 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   ephemeralLow: 32768,
   ephemeralHigh: 60999,
   minMss: 48,
+  maxTimeWait: 32768,
+  maxBacklog: 4096,
 });

@@ -33,13 +33,14 @@ import { segmentArrives } from './input.js';
 import { ReceiveBuffer } from './recv-buffer.js';
 import { RttEstimator } from './rtt.js';
 import { SackScoreboard } from './scoreboard.js';
-import { SendBuffer } from './send-buffer.js';
+import { SendBuffer, type BufferPool } from './send-buffer.js';
+import type { PortUser } from './tables.js';
 import type { LossRecovery } from './recovery/types.js';
 import { NewRenoRecovery } from './recovery/newreno.js';
 import { SackRecovery } from './recovery/sack.js';
 import { chooseWscale, output, sendRst, sendAckNow, maybeWindowUpdate, sendSyn } from './output.js';
 import { advertisedMss } from './handshake.js';
-import { armKeepalive, cancelAllTimers, onDelackTimer, onKeepTimer, onRtxTimer, armFinWait2 } from './timers.js';
+import { armKeepalive, cancelAllTimers, onClockTimer, armFinWait2, SubTimer } from './timers.js';
 
 /** Event bits for flushEvents(), delivered in this order. */
 export const Ev = { CONNECTED: 1, READABLE: 2, WRITABLE: 4, ERROR: 8, CLOSED: 16 } as const;
@@ -74,6 +75,8 @@ export interface ConnectionInit {
   remotePort: number;
   opts?: TcpOptions;
   owner?: ChildOwner;
+  /** Where the send and receive buffers take their storage from (the layer's pool). */
+  pool?: BufferPool;
 }
 
 export class Connection implements TcpConnection {
@@ -86,10 +89,14 @@ export class Connection implements TcpConnection {
   /** The listener of a passive open, until accepted (or the handshake failed). */
   owner: ChildOwner | undefined;
   readonly passive: boolean;
+  /** Storage for the buffers (undefined: they allocate their own). */
+  readonly pool: BufferPool | undefined;
   handler: TcpConnectionHandler = NOOP_HANDLER;
   readonly opts: Required<TcpOptions>;
   /** Connection table chaining (ConnTable). */
   nextInBucket: Connection | undefined = undefined;
+  /** This connection's local port reservation (TcpLayer's port table). */
+  portUser: PortUser | undefined = undefined;
 
   // --- Send sequence space (RFC 9293 3.3.1) ---
   iss: Seq = seq(0);
@@ -185,14 +192,18 @@ export class Connection implements TcpConnection {
   lastRecvTime = 0;
   keepProbes = 0;
 
-  // --- Timers (created once, re-armed) ---
-  readonly rtxTimer: Timer;
+  // --- Timers (created once, re-armed; three SubTimers on one clock Timer, see timers.ts) ---
+  readonly rtxTimer: SubTimer;
   rtxMode: RtxMode = 'none';
   /** When the retransmission/persist timer is really due (the Timer may be armed earlier). */
   rtxDeadline = 0;
-  readonly delackTimer: Timer;
+  readonly delackTimer: SubTimer;
   /** Keepalive, FIN-WAIT-2 timeout and TIME-WAIT share this timer (Linux's sk_timer). */
-  readonly keepTimer: Timer;
+  readonly keepTimer: SubTimer;
+  /** The one clock Timer, armed for the earliest sub-timer. */
+  readonly clockTimer: Timer;
+  /** True while onClockTimer() runs the due sub-timers (it re-arms once at the end). */
+  timersFiring = false;
 
   // --- Errors and events ---
   softError: ErrnoName | undefined = undefined;
@@ -216,6 +227,7 @@ export class Connection implements TcpConnection {
     this.remotePort = init.remotePort;
     this.owner = init.owner;
     this.passive = init.owner !== undefined;
+    this.pool = init.pool;
     const cfg = ctx.config;
     this.opts = {
       noDelay: false,
@@ -232,16 +244,11 @@ export class Connection implements TcpConnection {
     this.rtt = new RttEstimator({ initialRto: cfg.initialRto, minRto: cfg.minRto, maxRto: cfg.maxRto });
     this.cc = createCongestionControl(this.opts.congestion, this.mss, ctx.clock.now());
     this.recovery = new NewRenoRecovery();
-    this.rtxTimer = ctx.clock.createTimer(() => this.onTimer(onRtxTimer));
-    this.delackTimer = ctx.clock.createTimer(() => this.onTimer(onDelackTimer));
-    this.keepTimer = ctx.clock.createTimer(() => this.onTimer(onKeepTimer));
+    this.rtxTimer = new SubTimer(this);
+    this.delackTimer = new SubTimer(this);
+    this.keepTimer = new SubTimer(this);
+    this.clockTimer = ctx.clock.createTimer(() => onClockTimer(this));
     this.lastRecvTime = ctx.clock.now();
-  }
-
-  private onTimer(fn: (c: Connection) => void): void {
-    if (this.state === 'CLOSED') return;
-    fn(this);
-    this.flushEvents();
   }
 
   // ------------------------------------------------------------------ TcpConnection API
@@ -281,7 +288,10 @@ export class Connection implements TcpConnection {
     const sb = this.ensureSendBuf();
     const n = sb.write(src);
     if (n < src.length) this.wantWritable = true;
-    if (n > 0 && canSendData(this.state)) output(this);
+    if (n > 0) {
+      this.sackScoreboard();
+      if (canSendData(this.state)) output(this);
+    }
     this.flushEvents();
     return n;
   }
@@ -392,13 +402,15 @@ export class Connection implements TcpConnection {
 
   // ------------------------------------------------------------------ engine helpers
 
+  /** The send buffer (no storage until data is written: see SendBuffer). */
   ensureSendBuf(): SendBuffer {
-    if (this.sendBuf === undefined) this.sendBuf = new SendBuffer(this.opts.sendBufferSize);
+    if (this.sendBuf === undefined) this.sendBuf = new SendBuffer(this.opts.sendBufferSize, this.pool);
     return this.sendBuf;
   }
 
+  /** The receive buffer (no storage until data arrives: see ReceiveBuffer). */
   ensureRcvBuf(): ReceiveBuffer {
-    if (this.rcvBuf === undefined) this.rcvBuf = new ReceiveBuffer(this.opts.recvBufferSize);
+    if (this.rcvBuf === undefined) this.rcvBuf = new ReceiveBuffer(this.opts.recvBufferSize, this.pool);
     return this.rcvBuf;
   }
 
@@ -453,6 +465,8 @@ export class Connection implements TcpConnection {
     const c = this.ctx.counters;
     if (prev === 'ESTABLISHED' || prev === 'CLOSE-WAIT') c.CurrEstab--;
     if (next === 'ESTABLISHED' || next === 'CLOSE-WAIT') c.CurrEstab++;
+    if (prev === 'TIME-WAIT') this.ctx.timeWaitCount--;
+    if (next === 'TIME-WAIT') this.ctx.timeWaitCount++;
     this.state = next;
     this.ctx.debug(() => `${this.name()} ${prev} -> ${next}`);
   }
@@ -462,17 +476,18 @@ export class Connection implements TcpConnection {
   }
 
   /**
-   * Options negotiated by the SYN exchange are in place: fix the MSS and build the
-   * SACK scoreboard and the matching loss recovery (RFC 6675 with SACK, else RFC 6582).
+   * Options negotiated by the SYN exchange are in place: fix the MSS and choose the loss
+   * recovery (RFC 6675 with SACK, else RFC 6582). The SACK scoreboard follows once there is
+   * something to send (sackScoreboard()).
    */
   negotiated(): void {
     this.setMssClamp(this.computeMssClamp());
     this.cc.init(this.mss, this.ctx.clock.now());
+    this.scoreboard = undefined;
     if (this.sackOk) {
-      this.scoreboard = new SackScoreboard();
       this.recovery = new SackRecovery();
+      if ((this.sendBuf?.length ?? 0) > 0 || this.writeShut) this.sackScoreboard();
     } else {
-      this.scoreboard = undefined;
       this.recovery = new NewRenoRecovery();
     }
     this.recoveryPoint = this.iss;
@@ -519,6 +534,14 @@ export class Connection implements TcpConnection {
     }
   }
 
+  /**
+   * With SACK, the scoreboard exists once anything beyond the SYN may be in flight: data or
+   * the FIN was queued. A connection that never sends holds none (memory per idle connection).
+   */
+  private sackScoreboard(): void {
+    if (this.sackOk && this.scoreboard === undefined) this.scoreboard = new SackScoreboard();
+  }
+
   private shutRead(): void {
     this.readShut = true;
   }
@@ -530,10 +553,12 @@ export class Connection implements TcpConnection {
     this.wantWritable = false;
     if (this.state === 'ESTABLISHED') {
       this.finQueued = true;
+      this.sackScoreboard();
       this.setState('FIN-WAIT-1');
       output(this);
     } else if (this.state === 'CLOSE-WAIT') {
       this.finQueued = true;
+      this.sackScoreboard();
       this.setState('LAST-ACK');
       output(this);
     }
@@ -557,11 +582,21 @@ export class Connection implements TcpConnection {
     if (!this.passive) this.raise(Ev.CONNECTED);
     if (this.writeShut) {
       this.finQueued = true;
+      this.sackScoreboard();
       this.setState('FIN-WAIT-1');
     }
   }
 
   enterTimeWait(): void {
+    if (this.ctx.timeWaitCount >= this.ctx.config.maxTimeWait) {
+      // Linux tcp_time_wait without a bucket: "just CLOSE this socket up". The ACK of the
+      // peer's FIN still goes out first (its retransmission would draw a RST otherwise).
+      this.ctx.counters.TCPTimeWaitOverflow++;
+      this.ctx.debug(() => `${this.name()} TIME-WAIT table full (${this.ctx.timeWaitCount}): CLOSED at once`);
+      if (this.ackNow) sendAckNow(this);
+      this.destroy();
+      return;
+    }
     this.setState('TIME-WAIT');
     this.rtxMode = 'none';
     this.rtxTimer.cancel();
@@ -569,6 +604,8 @@ export class Connection implements TcpConnection {
     // RFC 9293 3.10.7.4: "start the time-wait timer, turn off the other timers" (2*MSL, MUST-13).
     this.keepTimer.arm(this.ctx.clock.now() + 2 * this.ctx.config.msl);
     this.sendBuf = undefined;
+    // Nothing is in flight any more: the SACK scoreboard is not needed (memory per TIME-WAIT).
+    this.scoreboard = undefined;
     if (this.orphan) this.freeBuffers();
   }
 

@@ -27,6 +27,8 @@ export interface TcpContext {
   readonly sackScratch: Uint32Array;
   /** Per-4-tuple timestamp offset (RFC 7323 5.4; Linux secure_tcp_ts_off), stable so SYN cookies work. */
   tsOffset(localAddr: number, remoteAddr: number, localPort: number, remotePort: number): number;
+  /** Connections now in TIME-WAIT (kept by Connection.setState; bounded by config.maxTimeWait). */
+  timeWaitCount: number;
   /** True while the layer is inside a receive batch (pure ACKs wait for batchEnd, MUST-58/59). */
   readonly inBatch: boolean;
   /** Queue `c` so its pending ACK goes out once at the end of the batch. */

@@ -140,7 +140,8 @@ export function completeHandshake(c: Connection, seg: Segment): boolean {
   if (c.owner !== undefined && !c.owner.childEstablished(c)) return false;
   c.sndUna = seqAdd(c.iss, 1);
   handshakeRtt(c, seg);
-  const wnd = seg.window * 2 ** c.sndWscale;
+  // RFC 7323 2.2: the window of a <SYN,ACK> (the simultaneous-open shortcut) is never scaled.
+  const wnd = seg.flags & SYN ? seg.window : seg.window * 2 ** c.sndWscale;
   c.sndWnd = wnd;
   c.maxSndWnd = Math.max(c.maxSndWnd, wnd);
   c.sndWl1 = seg.seq;

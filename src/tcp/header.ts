@@ -26,6 +26,8 @@ const OFF_CHECKSUM = 16;
 const OFF_URGENT = 18;
 
 export const TCP_HEADER_LEN = 20;
+/** Offset of the checksum field (for checksum offload: virtio csum_offset). */
+export const TCP_CHECKSUM_OFFSET = OFF_CHECKSUM;
 /** Largest header: data offset 15 words. */
 export const TCP_MAX_HEADER_LEN = 60;
 export const TCP_MAX_OPTIONS_LEN = 40;
@@ -203,14 +205,15 @@ export type DecodeError = 'short' | 'bad-offset' | 'bad-checksum' | 'bad-option'
 /**
  * Parse and validate an incoming segment into `out`: header, checksum over the IPv4
  * pseudo-header (RFC 9293 3.1, MUST-3), options. Returns undefined on success.
+ * `verifyChecksum` false skips the checksum when the link vouches for it (IpRxInfo
+ * checksumVerified: the kernel verified it, or handed us a partial one from itself).
  */
-export function decodeSegment(bytes: Uint8Array, src: number, dst: number, out: Segment): DecodeError | undefined {
+export function decodeSegment(bytes: Uint8Array, src: number, dst: number, out: Segment, verifyChecksum = true): DecodeError | undefined {
   if (bytes.length < TCP_HEADER_LEN) return 'short';
   const hl = (bytes[OFF_DATA_OFFSET]! >>> 4) * 4;
   if (hl < TCP_HEADER_LEN || hl > bytes.length) return 'bad-offset';
   // RFC 9293 3.1 / MUST-3: the receiver checks the checksum (pseudo-header + header + data).
-  const sum = internetSum(bytes, pseudoHeaderSum(src, dst, IPPROTO_TCP, bytes.length));
-  if (sum !== 0xffff) return 'bad-checksum';
+  if (verifyChecksum && internetSum(bytes, pseudoHeaderSum(src, dst, IPPROTO_TCP, bytes.length)) !== 0xffff) return 'bad-checksum';
   out.srcPort = u16(bytes, OFF_SRC_PORT);
   out.dstPort = u16(bytes, OFF_DST_PORT);
   out.seq = u32(bytes, OFF_SEQ) as Seq;
@@ -456,6 +459,18 @@ export function writeHeaderRaw(
   b[OFF_CHECKSUM + 1] = 0;
   b[OFF_URGENT] = 0;
   b[OFF_URGENT + 1] = 0;
+}
+
+/**
+ * Checksum offload: store only the pseudo-header sum of a `len`-octet segment (folded, not
+ * complemented; Linux __tcp_v4_send_check for CHECKSUM_PARTIAL). The device adds the
+ * header and data and complements (RFC 1071); for a TSO super-segment `len` is the whole
+ * TCP length and the device re-bases the sum to each segment's length (tcp_gso_segment).
+ */
+export function setPartialChecksum(b: Uint8Array, len: number, src: number, dst: number): void {
+  const p = pseudoHeaderSum(src, dst, IPPROTO_TCP, len);
+  b[OFF_CHECKSUM] = p >>> 8;
+  b[OFF_CHECKSUM + 1] = p & 0xff;
 }
 
 /** Compute and store the checksum of b[0, len) (header + data) with the IPv4 pseudo-header (MUST-2). */

@@ -61,7 +61,11 @@ function synchronizedArrives(c: Connection, seg: Segment): void {
   // sequence test) but acknowledges ours. Linux (tcp_validate_incoming) takes its ACK and
   // completes the handshake at once; the plain sequence check would only answer with an ACK.
   if (c.state === 'SYN-RECEIVED' && !c.passive && syn && !rst && seg.flags & ACK && seg.seq === c.irs && seg.ack === c.sndMax) {
-    if (completeHandshake(c, seg)) c.ackSoon();
+    if (completeHandshake(c, seg)) {
+      c.ackSoon();
+      // Data written (or a FIN queued) before the handshake completed goes out now.
+      output(c);
+    }
     return;
   }
 
@@ -80,9 +84,13 @@ function synchronizedArrives(c: Connection, seg: Segment): void {
   if (!acceptable(seg.seq, seg.len, c.rcvNxt, rcvWnd)) {
     // "If the RCV.WND is zero, no segments will be acceptable, but special allowance should
     // be made to accept valid ACKs, URGs, and RSTs" (MUST-66): a segment at RCV.NXT is
-    // processed for its controls with its text dropped.
+    // processed for its controls with its text dropped. Its text is a zero-window probe
+    // (BSD and Windows probe with one octet of new data): it is answered with an ACK below
+    // like any unacceptable segment, or the prober never learns the window state (Linux
+    // tcp_data_queue: out_of_window -> ACK). A bare FIN is taken even so: it costs no buffer
+    // space (Linux accepts it too, for stacks that send FINs into a zero window).
     if (rcvWnd === 0 && seg.seq === c.rcvNxt) {
-      dropText = true;
+      dropText = seg.payload.length > 0 || !(seg.flags & FIN);
     } else {
       k.DropOutOfWindow++;
       if (rst) return; // "unless the RST bit is set, if so drop the segment and return"
@@ -177,7 +185,17 @@ function synchronizedArrives(c: Connection, seg: Segment): void {
   // Sixth (URG): urgent data is delivered inline (SO_OOBINLINE-like); the pointer is ignored.
   // Seventh and eighth: the text and the FIN.
   const dataSeq = seg.seq;
-  receiveText(c, dataSeq, dropText ? EMPTY : seg.payload, !dropText && (seg.flags & FIN) !== 0);
+  if (dropText) {
+    if (seg.len > 0) {
+      // The text of a segment that did not fit the zero window: "send an acknowledgment ...
+      // drop the unacceptable segment" (only its controls were processed above).
+      k.DropOutOfWindow++;
+      ctx.debug(() => `${c.name()} zero window: ${seg.payload.length} octets at ${seg.seq} dropped, ACK`);
+      c.ackSoon();
+    }
+  } else {
+    receiveText(c, dataSeq, seg.payload, (seg.flags & FIN) !== 0);
+  }
   if (c.state !== 'CLOSED') output(c);
 }
 
@@ -241,10 +259,12 @@ export function receiveText(c: Connection, dataSeq: Seq, payload: Uint8Array, fi
     data = before >= data.length ? EMPTY : data.subarray(before);
     sq = c.rcvNxt;
   }
-  // ... and what lies beyond the window we advertised (including a FIN past the edge).
+  // ... and what lies beyond the window we advertised. A FIN right after the last octet
+  // that fits is kept: it needs no buffer space (a FIN on the segment that fills the window
+  // exactly is common, and Linux takes it too); a FIN after trimmed text is not.
   const room = seqDiff(c.rcvAdv, sq);
   if (data.length > room) data = room > 0 ? data.subarray(0, room) : EMPTY;
-  if (fin && !seqLt(finSeq, c.rcvAdv) && seqDiff(finSeq, c.rcvNxt) > 0) fin = false;
+  if (fin && seqGt(finSeq, c.rcvAdv)) fin = false;
 
   if (data.length > 0) {
     // Linux TCPAbortOnData: data for an application that closed its socket draws a RST.
@@ -311,8 +331,11 @@ function receiveData(c: Connection, sq: Seq, data: Uint8Array, segLen: number): 
     return;
   }
   // RFC 1122 4.2.3.2 / RFC 5681 4.2 (SHLD-18, SHLD-19): ACK at least every second full-sized
-  // segment; otherwise within delayedAckMs (< 500 ms, MUST-40).
-  if (seqDiff(c.rcvNxt, c.lastAckSent) >= 2 * c.rcvMssEst) {
+  // segment; otherwise within delayedAckMs (< 500 ms, MUST-40). A segment longer than any
+  // the peer sends alone is a GRO/GSO super-segment (the kernel merged several full-sized
+  // ones through the TAP): it counts as that many segments, so it is ACKed at once, as
+  // Linux does for a GRO packet (at the end of the receive batch, like any ackSoon()).
+  if (segLen > c.rcvMssEst || seqDiff(c.rcvNxt, c.lastAckSent) >= 2 * c.rcvMssEst) {
     c.ackSoon();
   } else if (c.delackTimer.deadline === undefined) {
     c.delackTimer.arm(c.ctx.clock.now() + cfg.delayedAckMs);
@@ -355,9 +378,14 @@ function acceptFin(c: Connection): void {
   }
 }
 
-/** True when a SYN may reopen a connection in TIME-WAIT (RFC 9293 MAY-2, RFC 6191; Linux tcp_timewait_state_process). */
+/**
+ * True when a SYN may reopen a connection in TIME-WAIT (RFC 9293 MAY-2, RFC 6191; Linux
+ * tcp_timewait_state_process): not rejected by PAWS (an older TSval is an old duplicate), and
+ * either its sequence number is above RCV.NXT or its timestamp is newer than TS.Recent.
+ */
 export function timeWaitAcceptsSyn(c: Connection, seg: Segment): boolean {
   if (c.state !== 'TIME-WAIT' || !(seg.flags & SYN) || seg.flags & (ACK | RST)) return false;
-  if (c.tsOk && seg.hasTimestamp) return ((seg.tsVal - c.tsRecent) | 0) > 0;
-  return seqGt(seg.seq, c.rcvNxt);
+  const tsDiff = c.tsOk && seg.hasTimestamp ? (seg.tsVal - c.tsRecent) | 0 : 0;
+  if (tsDiff < 0) return false;
+  return seqGt(seg.seq, c.rcvNxt) || tsDiff > 0;
 }

@@ -21,6 +21,7 @@ import { IsnGenerator } from './isn.js';
 import { Listener, type ListenerHost } from './listener.js';
 import { emitStateless, sendAckNow } from './output.js';
 import { createTcpStats, type TcpStats } from './stats.js';
+import { BufferPool } from './send-buffer.js';
 import { SynCookies } from './syncookie.js';
 import { ConnTable, PortTable, type PortUser } from './tables.js';
 
@@ -53,12 +54,17 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
   readonly cookies: SynCookies;
   readonly optionsOut = new OptionsOut();
   readonly sackScratch = new Uint32Array(8);
+  /** Storage for every connection's send and receive buffers (taken on demand, given back when empty). */
+  readonly bufferPool = new BufferPool();
   inBatch = false;
+  timeWaitCount = 0;
 
   private readonly conns = new ConnTable();
   private readonly ports = new PortTable();
   private readonly listeners = new Map<number, Listener[]>();
-  private readonly portUser = new Map<Connection | Listener, PortUser>();
+  /** The port reservations of listeners (a connection keeps its own, Connection.portUser). */
+  private readonly portUser = new Map<Listener, PortUser>();
+  private connPortHolders = 0;
   private readonly seg = new Segment();
   private readonly pendingAcks: Connection[] = [];
   private readonly flushTimer: Timer;
@@ -86,6 +92,27 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
   /** Live connections (any state but CLOSED), for diagnostics and tests. */
   connections(): Connection[] {
     return [...this.conns.values()];
+  }
+
+  /** Table sizes (leak checks, monitoring): all zero once every connection and listener is gone. */
+  diagnostics(): {
+    connections: number;
+    timeWait: number;
+    listeners: number;
+    ports: number;
+    portHolders: number;
+    pendingAcks: number;
+  } {
+    let listeners = 0;
+    for (const list of this.listeners.values()) listeners += list.length;
+    return {
+      connections: this.conns.size,
+      timeWait: this.timeWaitCount,
+      listeners,
+      ports: this.ports.size,
+      portHolders: this.portUser.size + this.connPortHolders,
+      pendingAcks: this.pendingAcks.length,
+    };
   }
 
   /** Shut the layer down: listeners closed, every connection reset, timers stopped. */
@@ -208,7 +235,7 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
     k.InSegs++;
     this.inBatch = true;
     const seg = this.seg;
-    const err = decodeSegment(payload, info.src, info.dst, seg);
+    const err = decodeSegment(payload, info.src, info.dst, seg, info.checksumVerified !== true);
     if (err !== undefined) {
       // MUST-3 / MUST-7: a bad checksum, offset or option length drops the segment.
       k.InErrs++;
@@ -225,8 +252,15 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
     }
     let c = this.conns.get(info.dst, seg.dstPort, info.src, seg.srcPort);
     let isnHint: Seq | undefined;
-    if (c !== undefined && c.state === 'TIME-WAIT' && timeWaitAcceptsSyn(c, seg)) {
+    if (
+      c !== undefined &&
+      c.state === 'TIME-WAIT' &&
+      timeWaitAcceptsSyn(c, seg) &&
+      this.findListener(info.dst, seg.dstPort) !== undefined
+    ) {
       // MAY-2 (RFC 6191): a new SYN ends TIME-WAIT; the new ISS is above the old SND.NXT (Linux: + 65535 + 2).
+      // Without a listener TIME-WAIT stays and answers the SYN with an ACK (Linux TCP_TW_SYN
+      // falls through to TCP_TW_ACK), rather than dying for a RST from a closed port.
       isnHint = seqAdd(c.sndMax, 65537);
       c.destroy();
       c.flushEvents();
@@ -340,10 +374,11 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
 
   connectionClosed(c: Connection): void {
     this.conns.remove(c);
-    const u = this.portUser.get(c);
+    const u = c.portUser;
     if (u !== undefined) {
       this.ports.remove(c.localPort, u);
-      this.portUser.delete(c);
+      c.portUser = undefined;
+      this.connPortHolders--;
     }
   }
 
@@ -367,13 +402,15 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
   }
 
   createConnection(init: ConnectionInit, user?: PortUser): Connection {
+    init.pool = this.bufferPool;
     const c = new Connection(this, init);
     c.tsOffset = this.tsOffset(c.localAddr, c.remoteAddr, c.localPort, c.remotePort);
     this.conns.add(c);
-    const u = user ?? { addr: c.localAddr, reuse: true, kind: 'conn' as const };
+    const u: PortUser = user ?? { addr: c.localAddr, reuse: true, kind: 'conn', conn: c, slot: undefined };
     u.conn = c;
     if (user === undefined) this.ports.add(c.localPort, u);
-    this.portUser.set(c, u);
+    c.portUser = u;
+    this.connPortHolders++;
     return c;
   }
 

@@ -47,7 +47,8 @@ export class Listener implements TcpListener, ChildOwner {
     this.host = host;
     this.localAddr = localAddr >>> 0;
     this.localPort = localPort;
-    this.backlog = Math.max(0, backlog | 0);
+    // Linux clamps the backlog to net.core.somaxconn: the SYN and accept queues stay bounded.
+    this.backlog = Math.min(Math.max(0, backlog | 0), host.config.maxBacklog);
     this.opts = { ...opts };
   }
 

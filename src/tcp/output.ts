@@ -3,6 +3,12 @@
  * SWS avoidance and Nagle), building segments in place in the IP layer's scratch buffer,
  * and the control segments (SYN, ACK, RST, probes). Also the receive window we advertise
  * (receiver SWS avoidance, window scaling), since every segment carries it.
+ *
+ * Offloads (IpSender.offloads): with checksum offload every segment leaves with only the
+ * pseudo-header sum in its checksum field and the device completes it; with TSO, new data
+ * goes out in super-segments of up to 64 KB (a multiple of the MSS, plus a tail only where
+ * Nagle would send it) that the device cuts into MSS-sized segments. Everything else stays
+ * in MSS units: retransmissions, SACK recovery, probes and the Nagle/SWS decisions.
  */
 import type { ErrnoName } from '../core/errno.js';
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax, type Seq } from '../core/seq.js';
@@ -14,6 +20,8 @@ import {
   MAX_WINDOW_SCALE,
   OptionsOut,
   setChecksum,
+  setPartialChecksum,
+  TCP_CHECKSUM_OFFSET,
   TCP_HEADER_LEN,
   TcpFlag,
   writeHeaderRaw,
@@ -21,6 +29,10 @@ import {
 } from './header.js';
 
 const DF: IpSendOptions = Object.freeze({ dontFragment: true });
+/** DF, and the device completes the checksum. */
+const DF_CSUM: IpSendOptions = Object.freeze({ dontFragment: true, csumOffset: TCP_CHECKSUM_OFFSET });
+/** IPv4 header without options, in front of every TSO segment. */
+const IP_HEADER_LEN = 20;
 const { FIN, SYN, RST, PSH, ACK } = TcpFlag;
 
 /** RFC 7323 2.3: the smallest shift that lets the 16-bit field describe the whole buffer. */
@@ -121,8 +133,10 @@ export function maxPayload(c: Connection): number {
  * Build one segment in ip.scratch and send it. Data comes from the send buffer at `sq`.
  * SYN segments carry the SYN options and an unscaled window (RFC 7323 2.2); other ACKs
  * carry timestamps and SACK blocks when negotiated. Returns the IP layer's error, if any.
+ * `gsoSize` > 0 makes it a TSO super-segment of dataLen octets cut into gsoSize pieces by
+ * the device; `offload` false forces a complete checksum (the fallback when IP says EAGAIN).
  */
-export function emit(c: Connection, sq: Seq, flags: number, dataLen: number, isRtx: boolean): ErrnoName | undefined {
+export function emit(c: Connection, sq: Seq, flags: number, dataLen: number, isRtx: boolean, gsoSize = 0, offload = true): ErrnoName | undefined {
   const ctx = c.ctx;
   const cfg = ctx.config;
   const b = ctx.ip.scratch;
@@ -164,11 +178,26 @@ export function emit(c: Connection, sq: Seq, flags: number, dataLen: number, isR
   writeHeaderRaw(b, c.localPort, c.remotePort, sq, ack, flags, window, hl);
   if (dataLen > 0) c.sendBuf!.copyOut(seqDiff(sq, c.bufSeq), dataLen, b, hl);
   const len = hl + dataLen;
-  setChecksum(b, len, c.localAddr, c.remoteAddr);
-  const err = ctx.ip.send(c.remoteAddr, IPPROTO_TCP, len, DF);
+  let err: ErrnoName | undefined;
+  if (offload && ctx.ip.offloads?.csum === true) {
+    setPartialChecksum(b, len, c.localAddr, c.remoteAddr);
+    const tso = gsoSize > 0 && dataLen > gsoSize;
+    err = ctx.ip.send(c.remoteAddr, IPPROTO_TCP, len, tso ? { dontFragment: true, csumOffset: TCP_CHECKSUM_OFFSET, gsoSize } : DF_CSUM);
+    if (err === 'EAGAIN') {
+      // The device cannot take it now (e.g. the next hop is being resolved): send the same
+      // octets as plain MSS-sized segments with complete checksums.
+      if (!tso) return emit(c, sq, flags, dataLen, isRtx, 0, false);
+      return emitSegmented(c, sq, flags, dataLen, isRtx, gsoSize);
+    }
+  } else {
+    setChecksum(b, len, c.localAddr, c.remoteAddr);
+    err = ctx.ip.send(c.remoteAddr, IPPROTO_TCP, len, DF);
+  }
   const k = ctx.counters;
-  if (isRtx) k.RetransSegs++;
-  else k.OutSegs++;
+  // Linux counts a TSO super-segment as the segments it becomes (tcp_skb_pcount).
+  const segs = gsoSize > 0 && dataLen > gsoSize ? Math.ceil(dataLen / gsoSize) : 1;
+  if (isRtx) k.RetransSegs += segs;
+  else k.OutSegs += segs;
   if (flags & RST) k.OutRsts++;
   if (flags & ACK) {
     c.ackNow = false;
@@ -191,11 +220,27 @@ export function emit(c: Connection, sq: Seq, flags: number, dataLen: number, isR
 }
 
 /**
+ * A TSO super-segment the device turned down, as the segments it would have become: the
+ * same octets in gsoSize pieces, FIN and PSH on the last only (Linux tcp_gso_segment).
+ */
+function emitSegmented(c: Connection, sq: Seq, flags: number, dataLen: number, isRtx: boolean, gsoSize: number): ErrnoName | undefined {
+  let err: ErrnoName | undefined;
+  for (let off = 0; off < dataLen; off += gsoSize) {
+    const n = Math.min(gsoSize, dataLen - off);
+    const last = off + n >= dataLen;
+    err = emit(c, seqAdd(sq, off), last ? flags : flags & ~(FIN | PSH), n, isRtx, 0, false);
+  }
+  return err;
+}
+
+/**
  * Send the stream range [start, start+len) (len 0 = a bare FIN) with FIN when `fin`.
  * Keeps SND.NXT/SND.MAX, Karn's timing and RFC 6298 5.1 ("every time a packet containing
- * data is sent ... if the timer is not running, start it").
+ * data is sent ... if the timer is not running, start it"). `gsoSize` > 0: a TSO
+ * super-segment of len octets (see emit()), one transmission of ceil(len / gsoSize)
+ * segments for every purpose here (the timed sequence number is its end).
  */
-export function sendSegment(c: Connection, start: Seq, len: number, fin: boolean): Seq {
+export function sendSegment(c: Connection, start: Seq, len: number, fin: boolean, gsoSize = 0): Seq {
   const now = c.ctx.clock.now();
   const dataEnd = seqAdd(start, len);
   let flags = ACK;
@@ -203,7 +248,7 @@ export function sendSegment(c: Connection, start: Seq, len: number, fin: boolean
   // MUST-61: PSH on the segment that empties the send buffer.
   if (len > 0 && dataEnd === c.dataEnd()) flags |= PSH;
   const isRtx = seqLt(start, c.sndMax);
-  emit(c, start, flags, len, isRtx);
+  emit(c, start, flags, len, isRtx, gsoSize);
   const end = fin ? seqAdd(dataEnd, 1) : dataEnd;
   if (isRtx) {
     c.totalRetransmits++;
@@ -296,6 +341,15 @@ export function output(c: Connection): void {
     const room = maxPayload(c);
     let len = Math.max(0, Math.min(avail, room, usable));
     if (!isNew) len = Math.min(len, sackedLimit(c, nxt));
+    // TSO: a full-sized segment of new data may grow into a super-segment.
+    let gso = 0;
+    if (isNew && len === room) {
+      const big = tsoLength(c, room, avail, usable);
+      if (big > room) {
+        len = big;
+        gso = room;
+      }
+    }
     if (len === 0) {
       // A bare FIN needs one octet of window.
       if (!finPending || avail > 0 || usable < 1) break;
@@ -312,10 +366,32 @@ export function output(c: Connection): void {
     }
     const fin = finPending && len === avail && usable > len;
     if (!isNew) c.ctx.counters.TCPSlowStartRetrans++;
-    sendSegment(c, nxt, len, fin);
-    if (len < room) c.sndSml = seqAdd(nxt, len);
+    sendSegment(c, nxt, len, fin, gso);
+    // The last segment was short (alone, or the tail of a super-segment): Nagle remembers it.
+    if (len % room !== 0) c.sndSml = seqAdd(nxt, len);
   }
   persistCheck(c);
+}
+
+/**
+ * How many octets of new data one TSO super-segment starting at SND.NXT carries (0: no
+ * TSO). Bounded like Linux tcp_tso_segs/tcp_mss_split_point: by the send window and cwnd
+ * (`usable`), the queued data (`avail`) and the largest datagram the device segments
+ * (65535 minus the IPv4 and TCP headers); a whole number of `room`-octet segments, plus
+ * the short tail only when it ends the queued data and Nagle would send it on its own
+ * (RFC 9293 A.3 with Minshall's modification, as in output()).
+ */
+function tsoLength(c: Connection, room: number, avail: number, usable: number): number {
+  const o = c.ctx.ip.offloads;
+  if (o === undefined || !o.csum || o.tsoMaxSize === 0) return 0;
+  // Headers each segment repeats: IPv4 + TCP with the options a full segment carries
+  // (mssClamp is payload + options of a full-sized segment, `room` its payload).
+  const maxData = o.tsoMaxSize - IP_HEADER_LEN - TCP_HEADER_LEN - (c.mssClamp - room);
+  const limit = Math.min(avail, usable, maxData);
+  if (limit <= room) return 0;
+  const full = limit - (limit % room);
+  if (limit === avail && full < avail && (c.opts.noDelay || c.finQueued || !seqGt(c.sndSml, c.sndUna))) return avail;
+  return full;
 }
 
 /** Nothing in flight but something waits for the window: start the persist timer (RFC 9293 3.8.6.1, MUST-36). */

@@ -1,27 +1,36 @@
 /**
- * The receive side's storage: a byte ring of fixed capacity, an out-of-order assembler, and
- * the SACK blocks (RFC 2018) and D-SACK block (RFC 2883) that describe what it holds.
+ * The receive side's storage: a byte ring, an out-of-order assembler, and the SACK blocks
+ * (RFC 2018) and D-SACK block (RFC 2883) that describe what it holds.
  *
- * Layout. The ring is allocated once. Ring index `head` holds the first unread byte; the
- * `readable` in-order bytes follow it; then comes the sequence number rcvNxt, whose byte
- * would live at ring index (head + readable) mod capacity. Any byte with sequence number s in
- * [rcvNxt, rcvNxt + window) has a fixed home at (head + readable + (s - rcvNxt)) mod capacity,
- * so out-of-order data is written directly where it will be read from, and filling a hole
- * never moves bytes. `window = capacity - readable`: the right edge rcvNxt + window only moves
- * forward (when the application reads), so the advertised window never shrinks (RFC 9293
- * section 3.8.6.2.2 discourages shrinking).
+ * Layout. Ring index `head` holds the first unread byte; the `readable` in-order bytes follow
+ * it; then comes the sequence number rcvNxt, whose byte would live at ring index
+ * (head + readable) mod size. Any byte with sequence number s in [rcvNxt, rcvNxt + window)
+ * has a fixed home at (head + readable + (s - rcvNxt)) mod size, so out-of-order data is
+ * written directly where it will be read from, and filling a hole never moves bytes.
+ * `window = capacity - readable`: the right edge rcvNxt + window only moves forward (when the
+ * application reads), so the advertised window never shrinks (RFC 9293 section 3.8.6.2.2
+ * discourages shrinking).
+ *
+ * Storage on demand. `capacity` (SO_RCVBUF) is what the window is computed from; the ring's
+ * storage (`size` bytes) is only what the held data needs. It is empty until data arrives,
+ * taken then as a power of two from 4 KiB (or the size the last busy period needed), doubled
+ * whenever a segment's home lies beyond it (the held bytes are moved once, linearly, so every
+ * home stays valid), never beyond `capacity`; and given back to the layer's BufferPool as
+ * soon as nothing is held. Growing storage is invisible to the peer: the window it sees
+ * depends on `capacity` only (RFC 7323 window scale is chosen from it too).
  *
  * Assembler. The out-of-order data is a sorted list of disjoint, non-adjacent ranges
- * [start, end) strictly above rcvNxt, in preallocated typed arrays. It holds at most
- * MAX_OOO_RANGES ranges: a segment that would need a new range when the list is full is
- * dropped (counted in `stats.assemblerFull`; the peer will retransmit it), while a segment
- * that overlaps or touches an existing range (or rcvNxt) is always kept, since it adds no
- * range. Cost per write: O(ranges) <= 32 steps.
+ * [start, end) strictly above rcvNxt, in one typed array taken on the first out-of-order
+ * segment. It holds at most MAX_OOO_RANGES ranges: a segment that would need a new range when
+ * the list is full is dropped (counted in `stats.assemblerFull`; the peer will retransmit
+ * it), while a segment that overlaps or touches an existing range (or rcvNxt) is always kept,
+ * since it adds no range. Cost per write: O(ranges) <= 32 steps.
  *
  * Hot path. An in-order segment that fits without wrapping the ring is copied with one
  * `Uint8Array.set` and allocates nothing; trimming and wrapping take a `subarray` view.
  */
 import { seq, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, type Seq } from '../core/seq.js';
+import { storageSize, type BufferPool } from './send-buffer.js';
 
 /** A SACK block [start, end) (RFC 2018 section 3: "Left Edge" and "Right Edge"). */
 export interface SackBlock {
@@ -31,6 +40,11 @@ export interface SackBlock {
 
 /** Out-of-order ranges the assembler tracks at most (see the class comment). */
 export const MAX_OOO_RANGES = 32;
+
+// Shared zero-length stand-ins while a buffer holds no storage / no out-of-order ranges.
+const NO_BYTES = new Uint8Array(0);
+const NO_U32 = new Uint32Array(0);
+const NO_F64 = new Float64Array(0);
 
 /** Why data handed to write() was not stored (segment counts). */
 export interface ReceiveBufferStats {
@@ -43,17 +57,23 @@ export interface ReceiveBufferStats {
 }
 
 export class ReceiveBuffer {
-  private ring: Uint8Array;
+  /** Storage (NO_BYTES while nothing is held); its length is the ring size. */
+  private ring: Uint8Array = NO_BYTES;
   private cap: number;
   private head = 0;
   private _readable = 0;
   private _rcvNxt: Seq = seq(0);
+  /** Most bytes held (readable + out-of-order extent) since the storage was taken. */
+  private peak = 0;
+  private hint = 0;
+  private readonly pool: BufferPool | undefined;
 
-  // Out-of-order ranges, ascending. `rStamp` is the arrival count of the latest segment that
-  // landed in the range: RFC 2018 section 4 orders SACK blocks by recency of that event.
-  private readonly rStart = new Uint32Array(MAX_OOO_RANGES);
-  private readonly rEnd = new Uint32Array(MAX_OOO_RANGES);
-  private readonly rStamp = new Float64Array(MAX_OOO_RANGES);
+  // Out-of-order ranges, ascending, in arrays taken on the first out-of-order segment.
+  // `rStamp` is the arrival count of the latest segment that landed in the range: RFC 2018
+  // section 4 orders SACK blocks by recency of that event.
+  private rStart: Uint32Array = NO_U32;
+  private rEnd: Uint32Array = NO_U32;
+  private rStamp: Float64Array = NO_F64;
   private nRanges = 0;
   private _ooo = 0;
   private arrivals = 0;
@@ -63,12 +83,19 @@ export class ReceiveBuffer {
   private dsStart: Seq = seq(0);
   private dsEnd: Seq = seq(0);
 
-  readonly stats: ReceiveBufferStats = { assemblerFull: 0, beyondWindow: 0, duplicate: 0 };
+  private nAssemblerFull = 0;
+  private nBeyondWindow = 0;
+  private nDuplicate = 0;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, pool?: BufferPool) {
     checkCapacity(capacity);
     this.cap = capacity;
-    this.ring = new Uint8Array(capacity);
+    this.pool = pool;
+  }
+
+  /** Why data was not stored, so far (a snapshot). */
+  get stats(): ReceiveBufferStats {
+    return { assemblerFull: this.nAssemblerFull, beyondWindow: this.nBeyondWindow, duplicate: this.nDuplicate };
   }
 
   /** Start receiving at `rcvNxt` (after the SYN: IRS + 1). Discards anything held. */
@@ -79,6 +106,7 @@ export class ReceiveBuffer {
     this.nRanges = 0;
     this._ooo = 0;
     this.hasDsack = false;
+    this.release();
   }
 
   /** Next in-order sequence number expected (RCV.NXT). */
@@ -91,6 +119,10 @@ export class ReceiveBuffer {
   }
   get capacity(): number {
     return this.cap;
+  }
+  /** Bytes of storage held now (0 while nothing is held). */
+  get storageBytes(): number {
+    return this.ring.length;
   }
   /** What may be advertised (RCV.WND): capacity - readable. Out-of-order bytes live inside it. */
   get window(): number {
@@ -124,7 +156,7 @@ export class ReceiveBuffer {
       this.dsStart = s;
       if (skip >= len) {
         this.dsEnd = seqAdd(s, len);
-        this.stats.duplicate++;
+        this.nDuplicate++;
         return 0;
       }
       this.dsEnd = this._rcvNxt;
@@ -132,14 +164,18 @@ export class ReceiveBuffer {
     }
     const win = this.cap - this._readable;
     if (off >= win) {
-      this.stats.beyondWindow++;
+      this.nBeyondWindow++;
       return 0;
     }
     let end = off + (len - skip);
     if (end > win) {
-      this.stats.beyondWindow++;
+      this.nBeyondWindow++;
       end = win;
     }
+    // The home of the last byte must lie inside the storage (end <= win: never beyond capacity).
+    const need = this._readable + end;
+    if (need > this.ring.length) this.grow(need);
+    if (need > this.peak) this.peak = need;
     return off === 0 ? this.writeInOrder(data, skip, end) : this.writeOutOfOrder(data, skip, off, end);
   }
 
@@ -179,8 +215,13 @@ export class ReceiveBuffer {
       if (n === MAX_OOO_RANGES) {
         // Assembler full: the documented drop. Nothing was stored, no SACK state changes.
         this.arrivals--;
-        this.stats.assemblerFull++;
+        this.nAssemblerFull++;
         return 0;
+      }
+      if (this.rStart.length === 0) {
+        this.rStart = new Uint32Array(MAX_OOO_RANGES);
+        this.rEnd = new Uint32Array(MAX_OOO_RANGES);
+        this.rStamp = new Float64Array(MAX_OOO_RANGES);
       }
       this.rStart.copyWithin(i + 1, i, n);
       this.rEnd.copyWithin(i + 1, i, n);
@@ -226,11 +267,12 @@ export class ReceiveBuffer {
     this.nRanges = n - (to - from);
   }
 
-  /** Copy data[skip, skip+n) to the home of offset `off` above rcvNxt. */
+  /** Copy data[skip, skip+n) to the home of offset `off` above rcvNxt (inside the storage). */
   private copyIn(off: number, data: Uint8Array, skip: number, n: number): void {
+    const size = this.ring.length;
     let pos = this.head + this._readable + off;
-    if (pos >= this.cap) pos -= this.cap;
-    const first = Math.min(n, this.cap - pos);
+    if (pos >= size) pos -= size;
+    const first = Math.min(n, size - pos);
     if (skip === 0 && first === data.length) {
       this.ring.set(data, pos); // the common case: no view, no allocation
       return;
@@ -243,10 +285,13 @@ export class ReceiveBuffer {
   read(dst: Uint8Array): number {
     const n = this.peek(dst, 0);
     this.head += n;
-    if (this.head >= this.cap) this.head -= this.cap;
+    if (this.head >= this.ring.length) this.head -= this.ring.length;
     this._readable -= n;
-    // Nothing held at all: restart at ring index 0 so later data is contiguous.
-    if (this._readable === 0 && this.nRanges === 0) this.head = 0;
+    // Nothing held at all: give the storage back (later data starts at ring index 0).
+    if (this._readable === 0 && this.nRanges === 0) {
+      this.head = 0;
+      this.release();
+    }
     return n;
   }
 
@@ -255,9 +300,10 @@ export class ReceiveBuffer {
     if (!(offset >= 0)) offset = 0;
     const n = Math.min(dst.length, this._readable - offset);
     if (n <= 0) return 0;
+    const size = this.ring.length;
     let pos = this.head + offset;
-    if (pos >= this.cap) pos -= this.cap;
-    const first = Math.min(n, this.cap - pos);
+    if (pos >= size) pos -= size;
+    const first = Math.min(n, size - pos);
     dst.set(this.ring.subarray(pos, pos + first), 0);
     if (n > first) dst.set(this.ring.subarray(0, n - first), first);
     return n;
@@ -327,24 +373,58 @@ export class ReceiveBuffer {
 
   /**
    * SO_RCVBUF: change the capacity (normally before the connection carries data). Held bytes
-   * are kept (the ring is rebuilt linearly), so the new capacity is raised to at least what is
-   * held: readable bytes plus the extent of the out-of-order data. Shrinking below an already
-   * advertised right edge would shrink the window; callers should only grow a live buffer.
+   * are kept, so the new capacity is raised to at least what is held: readable bytes plus the
+   * extent of the out-of-order data. Shrinking below an already advertised right edge would
+   * shrink the window; callers should only grow a live buffer.
    */
   setCapacity(n: number): void {
     checkCapacity(n);
-    const held = this._readable + (this.nRanges > 0 ? seqDiff(this.rEnd[this.nRanges - 1]! as Seq, this._rcvNxt) : 0);
-    const cap = Math.max(n, held);
-    if (cap === this.cap) return;
-    const ring = new Uint8Array(cap);
+    const held = this.heldExtent();
+    this.cap = Math.max(n, held);
+    if (this.ring.length > this.cap) this.reshape(storageSize(held, 0, this.cap));
+  }
+
+  /** Readable bytes plus the extent of the out-of-order data: the storage in use. */
+  private heldExtent(): number {
+    return this._readable + (this.nRanges > 0 ? seqDiff(this.rEnd[this.nRanges - 1]! as Seq, this._rcvNxt) : 0);
+  }
+
+  /** Bigger storage for `need` bytes from the head: doubling, at most the capacity. */
+  private grow(need: number): void {
+    this.reshape(storageSize(need, Math.max(this.hint, this.ring.length * 2), this.cap));
+  }
+
+  /**
+   * Move what is held into new storage of `size` bytes (>= heldExtent()), linearly from ring
+   * index 0: every byte keeps its offset from the head, so every home stays valid.
+   */
+  private reshape(size: number): void {
+    const next = this.pool !== undefined ? this.pool.take(size) : new Uint8Array(size);
+    const held = this.heldExtent();
     if (held > 0) {
-      const first = Math.min(held, this.cap - this.head);
-      ring.set(this.ring.subarray(this.head, this.head + first), 0);
-      if (held > first) ring.set(this.ring.subarray(0, held - first), first);
+      const old = this.ring;
+      const first = Math.min(held, old.length - this.head);
+      next.set(old.subarray(this.head, this.head + first), 0);
+      if (held > first) next.set(old.subarray(0, held - first), first);
     }
-    this.ring = ring;
-    this.cap = cap;
+    if (this.ring.length > 0) this.pool?.give(this.ring);
+    this.ring = next;
     this.head = 0;
+  }
+
+  /** Nothing held: give the storage and the range arrays back; size the next storage by this peak. */
+  private release(): void {
+    if (this.ring.length > 0) {
+      this.hint = storageSize(this.peak, 0, this.cap);
+      this.pool?.give(this.ring);
+      this.ring = NO_BYTES;
+    }
+    this.peak = 0;
+    if (this.rStart.length > 0) {
+      this.rStart = NO_U32;
+      this.rEnd = NO_U32;
+      this.rStamp = NO_F64;
+    }
   }
 }
 

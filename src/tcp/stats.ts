@@ -45,6 +45,7 @@ export const TCP_COUNTER_NAMES = [
   'TCPPureAcks',
   'TCPACKSkippedChallenge',
   'TCPMTUPChanges',
+  'TCPTimeWaitOverflow',
   // Our own drop reasons (every dropped segment lands in exactly one of these or InErrs).
   'DropBadHeader',
   'DropBadOption',

@@ -72,10 +72,17 @@ export interface PortUser {
   kind: 'bind' | 'listen' | 'conn';
   /** For 'conn': its state (a TIME-WAIT holder yields to SO_REUSEADDR). */
   conn?: { readonly state: string };
+  /** Index in its port's list (kept by PortTable, for O(1) removal). */
+  slot?: number;
 }
 
 export class PortTable {
   private readonly ports = new Map<number, PortUser[]>();
+
+  /** Ports with at least one holder. */
+  get size(): number {
+    return this.ports.size;
+  }
 
   users(port: number): readonly PortUser[] {
     return this.ports.get(port) ?? [];
@@ -106,14 +113,22 @@ export class PortTable {
       list = [];
       this.ports.set(port, list);
     }
+    u.slot = list.length;
     list.push(u);
   }
 
+  /** Remove in O(1) (a listening port may have thousands of connections): the last entry takes u's slot. */
   remove(port: number, u: PortUser): void {
     const list = this.ports.get(port);
     if (list === undefined) return;
-    const i = list.indexOf(u);
-    if (i >= 0) list.splice(i, 1);
+    const i = u.slot !== undefined && list[u.slot] === u ? u.slot : list.indexOf(u);
+    if (i < 0) return;
+    const last = list.pop()!;
+    if (last !== u) {
+      list[i] = last;
+      last.slot = i;
+    }
+    u.slot = undefined;
     if (list.length === 0) this.ports.delete(port);
   }
 

@@ -1,10 +1,13 @@
 /**
- * Timer handlers. Each connection owns three Timers, created once and re-armed:
+ * Timer handlers. Each connection has three logical timers, created once and re-armed:
  *   rtxTimer    retransmission (RFC 6298) or, with nothing in flight and a closed window,
  *               the persist timer (RFC 9293 3.8.6.1) — never both, as in Linux;
  *   delackTimer the delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2);
  *   keepTimer   keepalive (RFC 9293 3.8.4), the orphaned FIN-WAIT-2 timeout, TIME-WAIT.
+ * They are SubTimers sharing ONE clock Timer per connection, armed for the earliest of the
+ * three (a connection costs one entry in the clock's heap, not three: memory per connection).
  */
+import type { Timer } from '../core/clock.js';
 import { seqDiff, seqGt } from '../core/seq.js';
 import { canSendData, type Connection } from './connection.js';
 import {
@@ -18,6 +21,90 @@ import {
   sendSyn,
 } from './output.js';
 import { seqAdd } from '../core/seq.js';
+
+/**
+ * One of a connection's logical timers, with the Timer contract. Arming it arms the
+ * connection's clock Timer only when it becomes the earliest; cancelling the earliest moves
+ * the clock Timer to the next one (or cancels it).
+ */
+export class SubTimer implements Timer {
+  deadline: number | undefined = undefined;
+  private readonly c: Connection;
+
+  constructor(c: Connection) {
+    this.c = c;
+  }
+
+  arm(deadline: number): void {
+    if (this.deadline === deadline) return;
+    this.deadline = deadline;
+    syncClockTimer(this.c);
+  }
+
+  cancel(): void {
+    if (this.deadline === undefined) return;
+    this.deadline = undefined;
+    syncClockTimer(this.c);
+  }
+}
+
+/** Earliest armed sub-timer deadline (undefined when none). */
+function earliest(c: Connection): number | undefined {
+  let d = c.rtxTimer.deadline;
+  const a = c.delackTimer.deadline;
+  if (a !== undefined && (d === undefined || a < d)) d = a;
+  const k = c.keepTimer.deadline;
+  if (k !== undefined && (d === undefined || k < d)) d = k;
+  return d;
+}
+
+/** Arm the clock Timer for the earliest sub-timer, or cancel it (deferred while they fire). */
+function syncClockTimer(c: Connection): void {
+  if (c.timersFiring) return;
+  const d = earliest(c);
+  if (d === undefined) c.clockTimer.cancel();
+  else if (c.clockTimer.deadline !== d) c.clockTimer.arm(d);
+}
+
+/**
+ * The connection's clock Timer expired: run the due sub-timers, earliest first (ties:
+ * retransmission, delayed ACK, keepalive), then re-arm for what is left and deliver events.
+ */
+export function onClockTimer(c: Connection): void {
+  if (c.state === 'CLOSED') return;
+  const now = c.ctx.clock.now();
+  c.timersFiring = true;
+  try {
+    // Bounded: each round disarms one due timer; a handler re-arms only for later times.
+    for (let i = 0; i < 6; i++) {
+      let t = due(c.rtxTimer, undefined, now);
+      t = due(c.delackTimer, t, now);
+      t = due(c.keepTimer, t, now);
+      if (t === undefined) break;
+      t.deadline = undefined;
+      if (t === c.rtxTimer) onRtxTimer(c);
+      else if (t === c.delackTimer) onDelackTimer(c);
+      else onKeepTimer(c);
+      if (isClosed(c)) break;
+    }
+  } finally {
+    c.timersFiring = false;
+  }
+  syncClockTimer(c);
+  c.flushEvents();
+}
+
+/** `s` if it is due by `now` and earlier than `best` (ties keep `best`), else `best`. */
+function due(s: SubTimer, best: SubTimer | undefined, now: number): SubTimer | undefined {
+  const d = s.deadline;
+  if (d === undefined || d > now) return best;
+  return best === undefined || d < best.deadline! ? s : best;
+}
+
+/** State check that TypeScript does not narrow away (handlers change the state). */
+function isClosed(c: Connection): boolean {
+  return c.state === 'CLOSED';
+}
 
 export function cancelAllTimers(c: Connection): void {
   c.rtxTimer.cancel();
@@ -74,6 +161,7 @@ export function onRtxTimer(c: Connection): void {
   }
   // A peer that answers with a zero window is alive: its data is held, not lost (Linux
   // tcp_retransmit_timer does not time such a connection out while it hears from the peer).
+  // Once the backoff reaches maxRto every timeout counts again, so this stays bounded.
   if (!(c.sndWnd === 0 && now - c.lastRecvTime < cfg.maxRto)) c.retransmits++;
   k.TCPTimeouts++;
   const flight = c.flightSize();
@@ -110,7 +198,9 @@ function onPersist(c: Connection): void {
     output(c);
     return;
   }
-  if (c.probesOut >= c.ctx.config.retries2) {
+  if (c.probesOut >= c.ctx.config.retries2 || (c.orphan && c.persistBackoff >= c.ctx.config.orphanRetries)) {
+    // Unanswered probes count toward R2; an orphan gives up after orphanRetries probes even
+    // when they are answered (Linux tcp_probe_timer for SOCK_DEAD sockets, RFC 6429).
     c.ctx.counters.TCPAbortOnTimeout++;
     c.fail(c.softError ?? 'ETIMEDOUT');
     return;

@@ -47,14 +47,16 @@ export class UdpView {
    * RFC 768: "An all zero transmitted checksum value means that the transmitter generated
    * no checksum"; RFC 1122 4.1.3.4: "If a UDP datagram is received with a checksum that
    * is non-zero and invalid, UDP MUST silently discard the datagram."
+   * `verifyChecksum` false skips the check when the link vouches for it (IpRxInfo
+   * checksumVerified, e.g. a partial checksum from the local kernel through the TAP).
    */
-  static parse(bytes: Uint8Array, src: number, dst: number): UdpView | UdpParseError {
+  static parse(bytes: Uint8Array, src: number, dst: number, verifyChecksum = true): UdpView | UdpParseError {
     if (bytes.length < UDP_HEADER_LEN) return 'short-header';
     const length = (bytes[OFF_LENGTH]! << 8) | bytes[OFF_LENGTH + 1]!;
     if (length < UDP_HEADER_LEN || length > bytes.length) return 'bad-length';
     const dgram = length === bytes.length ? bytes : bytes.subarray(0, length);
     const csum = (bytes[OFF_CHECKSUM]! << 8) | bytes[OFF_CHECKSUM + 1]!;
-    if (csum !== 0) {
+    if (csum !== 0 && verifyChecksum) {
       const sum = internetSum(dgram, pseudoHeaderSum(src, dst, IpProto.UDP, length));
       if (sum !== 0xffff) return 'bad-checksum';
     }

@@ -403,7 +403,7 @@ export class UdpLayer implements IpProtocolHandler {
   // ---- receiving -----------------------------------------------------------------------
 
   receive(info: IpRxInfo, payload: Uint8Array): boolean {
-    const v = UdpView.parse(payload, info.src, info.dst);
+    const v = UdpView.parse(payload, info.src, info.dst, info.checksumVerified !== true);
     if (typeof v === 'string') {
       // RFC 1122 4.1.3.4: a datagram with a bad checksum is silently discarded (no ICMP).
       this.counters.InErrors++;

@@ -171,6 +171,18 @@ describe('sending', () => {
     expect(conn.readableLength).toBe(0);
   });
 
+  it('URG is ignored safely: urgent octets arrive inline, a pointer past the data changes nothing (MUST-30 deviation)', () => {
+    const h = new TcpHarness();
+    const { conn } = h.established();
+    h.send(h.seg({ flags: 'URG,ACK', payload: 'ab', urgent: 1 }));
+    h.send(h.seg({ seq: h.peerNxt + 2, flags: 'URG,PSH,ACK', payload: 'cd', urgent: 0xffff }));
+    h.send(h.seg({ seq: h.peerNxt + 4, flags: 'URG,ACK', urgent: 500 })); // pure ACK with URG
+    expect(conn.readableLength).toBe(4);
+    const b = new Uint8Array(8);
+    expect(new TextDecoder().decode(b.subarray(0, conn.read(b)))).toBe('abcd');
+    expect(conn.state).toBe('ESTABLISHED');
+  });
+
   it('timestamps: every segment carries TSval/TSecr; TS.Recent follows the peer (RFC 7323 4.3)', () => {
     const h = new TcpHarness();
     const { conn } = h.established({ mss: 1460, ts: [100, 0] });

@@ -81,6 +81,20 @@ describe('RFC 5961 section 3: blind reset protection', () => {
     expect(h.layer.stats().TCPChallengeACK).toBe(1);
   });
 
+  it('data that arrived before the RST stays readable after error() and closed() (as on Linux)', () => {
+    const h = new TcpHarness();
+    const { conn } = h.established();
+    h.send(h.seg({ payload: 'last words' }));
+    h.peerNxt += 10;
+    h.send(h.seg({ flags: 'RST' }));
+    expect(conn.state).toBe('CLOSED');
+    expect(h.rec.take()).toEqual(['readable', 'error:ECONNRESET', 'closed']);
+    const b = new Uint8Array(64);
+    expect(new TextDecoder().decode(b.subarray(0, conn.read(b)))).toBe('last words');
+    expect(conn.readableLength).toBe(0);
+    expect(h.layer.connections()).toHaveLength(0);
+  });
+
   it('an RST in a zero window at RCV.NXT is still processed (MUST-66)', () => {
     const h = new TcpHarness();
     const { conn } = h.established({ mss: 1460 }, { recvBufferSize: 100 });
