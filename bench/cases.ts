@@ -93,8 +93,13 @@ export class Servers {
     );
   }
 
-  async stackIperf(): Promise<void> {
-    await this.ensureStack('iperf3-stack', () => this.ctx.procs.start(undefined, this.node(), [this.dist('examples/iperf3_server.js'), '-p', String(IPERF_STACK_PORT)], { env: this.stackEnv() }), /Server listening/);
+  /** Our iperf3 server; `offload` false runs the stack with TCPIP_OFFLOAD=0 (a separate server). */
+  async stackIperf(offload = true): Promise<void> {
+    await this.ensureStack(
+      `iperf3-stack-${offload ? 'on' : 'off'}`,
+      () => this.ctx.procs.start(undefined, this.node(), [this.dist('examples/iperf3_server.js'), '-p', String(IPERF_STACK_PORT)], { env: this.stackEnv(offload) }),
+      /Server listening/,
+    );
   }
 
   async kernelC(mode: keyof typeof PORTS): Promise<Child> {
@@ -117,8 +122,8 @@ export class Servers {
     );
   }
 
-  private stackEnv(): NodeJS.ProcessEnv {
-    return stackEnv({ netns: this.ctx.topo.stk, tap: TAP, addrCidr: `${STACK_ADDR}/${PREFIX}`, mac: STACK_MAC });
+  private stackEnv(offload = true): NodeJS.ProcessEnv {
+    return stackEnv({ netns: this.ctx.topo.stk, tap: TAP, addrCidr: `${STACK_ADDR}/${PREFIX}`, mac: STACK_MAC, offload });
   }
 
   private async ensure(key: ServerKey, start: () => Child, ready: RegExp): Promise<Child> {
@@ -231,7 +236,11 @@ export async function kernelToStack(ctx: Ctx, s: Servers, tag: string, label: st
   const name = reverse ? `stack -> kernel (iperf3 -R), ${label}` : `kernel -> stack (iperf3), ${label}`;
   const ref = `tput.k2k.${tag}`;
   if (!ctx.stack.ok) return unavailable(id, name, 'Gbit/s', 'higher', ctx.stack.reason, ref);
-  return throughput(ctx, id, name, { host: STACK_ADDR, port: IPERF_STACK_PORT, reverse }, () => s.stackIperf(), ref);
+  // The stack's own offloads (TSO, GRO/GSO through the TAP) follow the row: on with the
+  // devices' default offloads, TCPIP_OFFLOAD=0 with offloads off.
+  const offload = tag !== 'off';
+  const r = await throughput(ctx, id, name, { host: STACK_ADDR, port: IPERF_STACK_PORT, reverse }, () => s.stackIperf(offload), ref);
+  return { ...r, note: r.note ?? `stack TCPIP_OFFLOAD=${offload ? 1 : 0}` };
 }
 
 export async function memoryCase(ctx: Ctx, mtu: number): Promise<CaseResult> {

@@ -13,8 +13,12 @@
  *
  * The figure is connections per second of process CPU time for BOTH stacks (client and
  * server run on the same thread); `serverCpuShare` estimates the server's part by timing
- * the frames delivered to it. Prints one JSON object.
+ * the frames delivered to it. Afterwards, the memory the server's TIME-WAIT connections hold:
+ * heap after gc() with them, minus heap after 2*MSL more of virtual time (they expired),
+ * per TIME-WAIT connection. Prints one JSON object.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ManualClock } from '../src/core/clock.js';
 import { SeededRng } from '../src/core/rng.js';
 import { memoryLinkPair } from '../src/link/memory.js';
@@ -33,6 +37,8 @@ const N = Math.max(1, Math.min(1_000_000, Number(arg('n', '20000')) | 0));
 const CONC = Math.max(1, Math.min(4096, Number(arg('conc', '16')) | 0));
 const layer = arg('layer', 'stream');
 if (!['tcp', 'bsd', 'stream'].includes(layer)) throw new Error(`--layer tcp|bsd|stream, not ${layer}`);
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 const PORT = 7011;
 const REQUEST = Uint8Array.of(0x72);
 const REPLY = Uint8Array.of(0x52);
@@ -162,7 +168,24 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   const cpuS = (cpu.user + cpu.system) / 1e6;
   const n = done - warm;
+  const virtualMs = clock.now() - v0;
   const k = server.tcp.stats();
+  // Memory of the server's TIME-WAIT connections: with them, then after they expired.
+  const heapNow = async (): Promise<number> => {
+    for (let i = 0; i < 3; i++) {
+      await yieldNow();
+      gc();
+    }
+    return process.memoryUsage().heapUsed;
+  };
+  const timeWait = server.tcp.diagnostics().timeWait;
+  const h1 = await heapNow();
+  for (let i = 0; i < 70; i++) {
+    clock.advance(1000);
+    await yieldNow();
+  }
+  const h2 = await heapNow();
+  const timeWaitLeft = server.tcp.diagnostics().timeWait;
   process.stdout.write(
     `${JSON.stringify({
       bench: 'conn-rate',
@@ -176,9 +199,12 @@ async function main(): Promise<void> {
       cpuSeconds: Number(cpuS.toFixed(3)),
       serverCpuShare: Number((Number(serverNs) / 1e9 / cpuS).toFixed(2)),
       serverPerCpuSecond: Math.round(n / (Number(serverNs) / 1e9)),
-      virtualMs: clock.now() - v0,
-      serverTimeWait: server.tcp.connections().filter((c) => c.state === 'TIME-WAIT').length,
+      virtualMs,
+      serverTimeWait: timeWait,
+      serverTimeWaitBytesEach: timeWait > 0 ? Math.round((h1 - h2) / timeWait) : null,
+      serverTimeWaitAfter70s: timeWaitLeft,
       serverCounters: { PassiveOpens: k.PassiveOpens, ListenDrops: k.ListenDrops, OutRsts: k.OutRsts, RetransSegs: k.RetransSegs },
+      serverSegmentsPerConnection: { in: Number((k.InSegs / k.PassiveOpens).toFixed(2)), out: Number((k.OutSegs / k.PassiveOpens).toFixed(2)) },
     })}\n`,
   );
   client.close();

@@ -8,16 +8,20 @@
  * Server side, by --layer (what holds each accepted connection):
  *   tcp     the TcpConnection from TcpListener.accept() with one shared handler
  *   bsd     a descriptor from SocketApi.accept() (TcpSock)
- *   stream  a TcpSocket (Node Duplex) from createNet().createServer(), like bench-server
+ *   stream  a TcpSocket (Node Duplex) from createNet().createServer(), set up like
+ *           bench/bench-server.ts 'hold' (TCP_NODELAY, error/close/data listeners)
  * The client is a plain TcpLayer (TcpService.connect, one shared handler).
  *
  * --data: every client sends one 100-byte request after the handshake and the server reads it
  * (the buffers then have been used once and must have given their storage back).
  *
  * Method: gc(), heap + arrayBuffers (m0); open N connections (256 handshakes in flight); let
- * the delayed ACKs go; gc() (m1). Then cut the cable and abort every client connection (its
- * RSTs are lost, the server never learns) and gc() again (m2). Server bytes per connection =
- * (m2 - m0) / N, client bytes per connection = (m1 - m2) / N. Prints one JSON object.
+ * the delayed ACKs go; gc() (m1). Then cut the cable, abort every client connection (its
+ * RSTs are lost, the server never learns), let 3 minutes of virtual time pass (stale timer
+ * entries of the aborted connections go; an idle server connection has no timer armed) and
+ * gc() again (m2). Server bytes per connection = (m2 - m0) / N, client bytes per connection =
+ * (m1 - m2) / N. The layers' buffer pools (bounded caches of free buffer storage, shared by
+ * all connections) are reported apart and not counted per connection. Prints one JSON object.
  * --snapshot FILE writes V8 heap snapshots at m0 (FILE.before) and m2 (FILE: server side only).
  */
 import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
@@ -50,14 +54,7 @@ const REQUEST = new Uint8Array(100).fill(0x71);
 interface Mem {
   heap: number;
   ab: number;
-}
-async function measure(): Promise<Mem> {
-  for (let i = 0; i < 4; i++) {
-    await new Promise((r) => setImmediate(r));
-    gc();
-  }
-  const m = process.memoryUsage();
-  return { heap: m.heapUsed, ab: m.arrayBuffers };
+  pools: number;
 }
 
 async function main(): Promise<void> {
@@ -65,6 +62,15 @@ async function main(): Promise<void> {
   const [la, lb] = memoryLinkPair(clock, { mtu: 1500 });
   const client = new Stack({ link: la, clock, rng: new SeededRng(1), addr: '10.77.0.1/24', mac: '02:00:00:00:00:01' });
   const server = new Stack({ link: lb, clock, rng: new SeededRng(2), addr: '10.77.0.2/24', mac: '02:00:00:00:00:02' });
+  const measure = async (): Promise<Mem> => {
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setImmediate(r));
+      gc();
+    }
+    const m = process.memoryUsage();
+    const pools = client.tcp.bufferPool.bytes + server.tcp.bufferPool.bytes;
+    return { heap: m.heapUsed, ab: m.arrayBuffers - pools, pools };
+  };
   const tick = async (ms: number): Promise<void> => {
     clock.advance(ms);
     await new Promise((r) => setImmediate(r)); // stream/socket layers use nextTick and promises
@@ -121,10 +127,13 @@ async function main(): Promise<void> {
   } else {
     const net = createNet({ tcp: server.tcp, clock, localAddr: server.addr });
     const socks: TcpSocket[] = [];
+    // As bench/bench-server.ts 'hold' does for every connection.
     const srv = net.createServer((s) => {
       socks.push(s);
       accepted++;
+      s.setNoDelay(true);
       s.on('error', noop);
+      s.on('close', () => void accepted--);
       s.on('data', noop);
     });
     srv.listen(PORT, '0.0.0.0');
@@ -172,6 +181,7 @@ async function main(): Promise<void> {
   for (const c of clientConns) c.abort();
   const clientLeft = client.tcp.connections().length;
   clientConns.length = 0;
+  for (let i = 0; i < 180; i++) await tick(1000);
   const m2 = await measure();
   if (snap !== '') writeHeapSnapshot(snap);
 
@@ -189,6 +199,7 @@ async function main(): Promise<void> {
     serverAccepted: accepted,
     serverStates: states,
     clientLeftAfterAbort: clientLeft,
+    bufferPoolBytes: { atM1: m1.pools, atM2: m2.pools },
     virtualMs: clock.now(),
     wallMs: Math.round(wallMs),
     server: {

@@ -17,7 +17,7 @@ import { Bench } from 'tinybench';
 import { seq, seqAdd, type Seq } from '../src/core/seq.js';
 import { ReceiveBuffer } from '../src/tcp/recv-buffer.js';
 import { SackScoreboard, type SackBlock } from '../src/tcp/scoreboard.js';
-import { SendBuffer } from '../src/tcp/send-buffer.js';
+import { BufferPool, SendBuffer } from '../src/tcp/send-buffer.js';
 
 const MSS = 1460;
 const SEGS = 44; // 44 * 1460 = 64,240 bytes: one 64 KB window per iteration
@@ -29,10 +29,12 @@ let sink = 0;
 const payload = new Uint8Array(MSS);
 for (let i = 0; i < MSS; i++) payload[i] = (i * 13 + 1) & 0xff;
 const readBuf = new Uint8Array(65536);
+// The buffers take their storage from a pool, as in a TcpLayer.
+const pool = new BufferPool();
 
 // --- ReceiveBuffer, in order -------------------------------------------------------------
 {
-  const rb = new ReceiveBuffer(65536);
+  const rb = new ReceiveBuffer(65536, pool);
   let nxt: Seq = seq(0xfff00000); // crosses the 2^32 wrap during the run
   rb.init(nxt);
   perIteration.set('recv-buffer/in-order', SEGS);
@@ -47,7 +49,7 @@ const readBuf = new Uint8Array(65536);
 
 // --- ReceiveBuffer, out of order with SACK generation -----------------------------------
 {
-  const rb = new ReceiveBuffer(65536);
+  const rb = new ReceiveBuffer(65536, pool);
   let base: Seq = seq(0);
   rb.init(base);
   // Order: pairs swapped (1,0,3,2,...), segments with index % 8 == 0 held back to the end.
@@ -71,7 +73,7 @@ const readBuf = new Uint8Array(65536);
 
 // --- ReceiveBuffer, request/response: 100 bytes in, read, empty ---------------------------
 {
-  const rb = new ReceiveBuffer(256 * 1024);
+  const rb = new ReceiveBuffer(256 * 1024, pool);
   let nxt: Seq = seq(1);
   rb.init(nxt);
   const req = payload.subarray(0, 100);
@@ -88,7 +90,7 @@ const readBuf = new Uint8Array(65536);
 // --- SendBuffer: full segments written, copied out, acknowledged ------------------------
 const segBuf = new Uint8Array(MSS + 60);
 {
-  const sb = new SendBuffer(256 * 1024);
+  const sb = new SendBuffer(256 * 1024, pool);
   perIteration.set('send-buffer/write+copyOut+consume', SEGS);
   bench.add('send-buffer/write+copyOut+consume', () => {
     // A window's worth queued, sent as segments, then acknowledged two segments at a time.
@@ -100,7 +102,7 @@ const segBuf = new Uint8Array(MSS + 60);
 
 // --- SendBuffer, request/response: 100 bytes queued, sent, acknowledged: empty ----------
 {
-  const sb = new SendBuffer(256 * 1024);
+  const sb = new SendBuffer(256 * 1024, pool);
   const resp = payload.subarray(0, 100);
   perIteration.set('send-buffer/request-response', SEGS);
   bench.add('send-buffer/request-response', () => {

@@ -45,9 +45,20 @@ export async function stackAvailable(): Promise<Availability> {
   return { ok: true };
 }
 
-/** Environment for a child process that opens our stack on the bench TAP. */
-export function stackEnv(opts: { netns: string; tap: string; addrCidr: string; mac: string }): NodeJS.ProcessEnv {
-  return { ...process.env, TCPIP_NETNS: opts.netns, TCPIP_TAP: opts.tap, TCPIP_ADDR: opts.addrCidr, TCPIP_MAC: opts.mac, TCPIP_DEBUG: '' };
+/**
+ * Environment for a child process that opens our stack on the bench TAP. `offload` sets
+ * TCPIP_OFFLOAD (TSO/GSO/GRO through the TAP's virtio_net_hdr; default on, as the stack's).
+ */
+export function stackEnv(opts: { netns: string; tap: string; addrCidr: string; mac: string; offload?: boolean }): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TCPIP_NETNS: opts.netns,
+    TCPIP_TAP: opts.tap,
+    TCPIP_ADDR: opts.addrCidr,
+    TCPIP_MAC: opts.mac,
+    TCPIP_DEBUG: '',
+    TCPIP_OFFLOAD: opts.offload === false ? '0' : '1',
+  };
 }
 
 /** In a child process started with stackEnv(): our stack as a `net`-like module, and its closer. */

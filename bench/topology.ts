@@ -103,35 +103,47 @@ export function offloadState(ns: string, dev: string): string {
 }
 
 /**
- * Random loss on what the client sends (the data direction of client-sends tests), as
- * `tc qdisc ... netem loss P%` on the client veth. Kernels built without netem (this
- * sandbox's) get the same drop from nftables instead, at the stack side's ingress
- * (netdev hook on the far veth end, before the bridge): the sender sees a silent loss on
- * the wire either way. Returns how the loss is applied; undefined turns it off.
+ * Which frames lose: 'to-stk' is what the client sends (the data of client-sends tests, the
+ * ACKs of -R tests), 'to-cli' what the stk namespace sends toward the client (the data of
+ * -R tests: the kernel's or our stack's, both cross the veth the same way).
  */
-export function setLoss(t: Topology, percent: number | undefined): string {
+export type LossDirection = 'to-stk' | 'to-cli';
+
+/**
+ * Random loss on one direction of the veth. `tc qdisc ... netem loss P%` on the sending
+ * veth end when the kernel has netem; kernels without it (this sandbox's) get the same drop
+ * from nftables instead, at the receiving veth end's ingress (netdev hook, before the
+ * bridge or the client's IP): the sender sees a silent loss on the wire either way. Frames
+ * cross the veth as they were sent: with TSO/GSO on, one "frame" is a super-frame of up to
+ * 64 KB, and a drop loses all of it. Returns how the loss is applied; undefined turns it
+ * off (both directions).
+ */
+export function setLoss(t: Topology, percent: number | undefined, direction: LossDirection = 'to-stk'): string {
   if (percent === undefined) {
     spawnSync('ip', ['netns', 'exec', t.cli, 'tc', 'qdisc', 'del', 'dev', CLI_IF, 'root'], { stdio: 'ignore' });
+    spawnSync('ip', ['netns', 'exec', t.stk, 'tc', 'qdisc', 'del', 'dev', STK_IF, 'root'], { stdio: 'ignore' });
     spawnSync('ip', ['netns', 'exec', t.stk, 'nft', 'delete', 'table', 'netdev', 'tcpipbench'], { stdio: 'ignore' });
+    spawnSync('ip', ['netns', 'exec', t.cli, 'nft', 'delete', 'table', 'netdev', 'tcpipbench'], { stdio: 'ignore' });
     return 'off';
   }
-  const netem = spawnSync('ip', ['netns', 'exec', t.cli, 'tc', 'qdisc', 'replace', 'dev', CLI_IF, 'root', 'netem', 'loss', `${percent}%`], { encoding: 'utf8' });
-  if (netem.status === 0) return `netem loss ${percent}% on ${CLI_IF}`;
+  const [txNs, txIf, rxNs, rxIf] = direction === 'to-stk' ? [t.cli, CLI_IF, t.stk, STK_IF] : [t.stk, STK_IF, t.cli, CLI_IF];
+  const netem = spawnSync('ip', ['netns', 'exec', txNs, 'tc', 'qdisc', 'replace', 'dev', txIf, 'root', 'netem', 'loss', `${percent}%`], { encoding: 'utf8' });
+  if (netem.status === 0) return `netem loss ${percent}% on ${txIf}`;
   const rules = `table netdev tcpipbench {
   chain loss {
-    type filter hook ingress device "${STK_IF}" priority 0; policy accept;
+    type filter hook ingress device "${rxIf}" priority 0; policy accept;
     numgen random mod ${Math.round(100 / percent)} < 1 counter drop
   }
 }
 `;
-  const nft = spawnSync('ip', ['netns', 'exec', t.stk, 'nft', '-f', '-'], { input: rules, encoding: 'utf8' });
-  if (nft.status === 0) return `nft random drop 1/${Math.round(100 / percent)} at ${STK_IF} ingress (no netem in this kernel)`;
+  const nft = spawnSync('ip', ['netns', 'exec', rxNs, 'nft', '-f', '-'], { input: rules, encoding: 'utf8' });
+  if (nft.status === 0) return `nft random drop 1/${Math.round(100 / percent)} at ${rxIf} ingress (no netem in this kernel)`;
   throw new Error(`cannot emulate loss: netem: ${(netem.stderr || netem.error?.message || '').trim()}; nft: ${(nft.stderr || nft.error?.message || '').trim()}`);
 }
 
 /** Frames the nft loss rule dropped so far (0 with netem or when off). */
-export function nftDropped(t: Topology): number {
-  const r = spawnSync('ip', ['netns', 'exec', t.stk, 'nft', 'list', 'table', 'netdev', 'tcpipbench'], { encoding: 'utf8' });
+export function nftDropped(t: Topology, direction: LossDirection = 'to-stk'): number {
+  const r = spawnSync('ip', ['netns', 'exec', direction === 'to-stk' ? t.stk : t.cli, 'nft', 'list', 'table', 'netdev', 'tcpipbench'], { encoding: 'utf8' });
   const m = /counter packets (\d+)/.exec(r.stdout ?? '');
   return m === null ? 0 : Number(m[1]);
 }

@@ -69,7 +69,7 @@ export const INTERFACE_COUNTERS = [
   // Offload annotations (not part of the per-frame identity above): IPv4 frames whose
   // transport checksum the link vouched for, super-frames received (GRO/GSO) and sent
   // (TSO), frames sent with a partial checksum, offloaded sends turned back because the
-  // next hop was not resolved (IPv4 sends those again without offload).
+  // next hop was not resolved (the transport sends those again without offload).
   'rxCsumTrusted',
   'rxGso',
   'txCsumPartial',
@@ -93,7 +93,7 @@ const PREFIX_VIEW_SLOTS = 16;
 const IPV4_IHL_MASK = 0x0f;
 /** Offset of the TCP data-offset byte in the TCP header. */
 const TCP_OFF_DATA_OFFSET = 12;
-/** Largest datagram the kernel segments for us (GSO_LEGACY_MAX_SIZE minus nothing: IPv4 total length). */
+/** Largest datagram handed to the kernel to segment: IPv4's total length limit (a TAP takes 64 KB GSO frames). */
 const TSO_MAX_DATAGRAM = MAX_DATAGRAM;
 
 export class EthernetInterface implements NetDevice, LinkReceiver, OffloadReceiver, ArpHost {
@@ -210,7 +210,7 @@ export class EthernetInterface implements NetDevice, LinkReceiver, OffloadReceiv
       return 'ENETDOWN';
     }
     if (offload !== undefined && (this.olink === undefined || (offload.gsoSize > 0 && this.deviceOffloads?.tsoMaxSize === 0))) {
-      // Asked for what the link does not do: let IPv4 send it plainly.
+      // Asked for what the link does not do: the transport sends it plainly.
       this.counters.txOffloadDeferred++;
       return 'EAGAIN';
     }
@@ -225,7 +225,7 @@ export class EthernetInterface implements NetDevice, LinkReceiver, OffloadReceiv
       if (mac === undefined) {
         if (offload !== undefined) {
           // A datagram waiting for ARP is sent later as a plain frame: it must not depend on
-          // the offload. IPv4 sends it again without (and that copy waits for ARP).
+          // the offload. The transport sends it again without (and that copy waits for ARP).
           this.counters.txOffloadDeferred++;
           return 'EAGAIN';
         }

@@ -193,6 +193,8 @@ export class FrameRing {
       return false;
     }
     const off = HEADER + (head & this.mask) * this.slotSize;
+    // The slot may be one reserve() handed out: this frame takes it, the reservation is void.
+    this.reservedOff = -1;
     this.words[off >> 2] = len;
     this.bytes.set(frame, off + LEN);
     Atomics.store(this.words, W_HEAD, (head + 1) >>> 0);
@@ -213,6 +215,30 @@ export class FrameRing {
     const off = HEADER + (head & this.mask) * this.slotSize;
     this.reservedOff = off;
     return this.bytes.subarray(off + LEN, off + this.slotSize);
+  }
+
+  /**
+   * reserve() without the view: the index of the next free slot (its data area starts at
+   * byte `dataOffset(index)` of `bytes`), or -1 when the ring is full. Not counted as full:
+   * the caller decides whether a frame is lost. Calling it again before commit() (or a
+   * push(), which takes the slot) returns the same index.
+   */
+  reserveIndex(): number {
+    const head = Atomics.load(this.words, W_HEAD);
+    if (((head - Atomics.load(this.words, W_TAIL)) >>> 0) >= this.slotCount) return -1;
+    const index = head & this.mask;
+    this.reservedOff = HEADER + index * this.slotSize;
+    return index;
+  }
+
+  /** Whether a slot handed out by reserve()/reserveIndex() waits for commit(). */
+  get reserved(): boolean {
+    return this.reservedOff >= 0;
+  }
+
+  /** Byte offset in `bytes` of slot `index`'s data area (after its length word). */
+  dataOffset(index: number): number {
+    return HEADER + (index & this.mask) * this.slotSize + LEN;
   }
 
   /**

@@ -264,6 +264,10 @@ export class TapLink implements Link, OffloadLink {
         throw e;
       }
     }
+    // A persistent TAP keeps the offloads a previous user turned on (tun set_features).
+    // Start from none, so the kernel never hands a super-frame to a reader that did not ask
+    // (without a vnet header it could not even tell one). Other queues share the device.
+    if (opts.multiQueue !== true) link.trySetOffload(0);
     if (opts.unref === true) link.unref();
     return link;
   }

@@ -381,9 +381,10 @@ export class TcpSocket extends Duplex {
     return this;
   }
 
+  /** Options go to the connection; kept here only until it exists (connect() passes them on). */
   private applyOptions(o: TcpOptions): void {
-    this.tcpOpts = { ...this.tcpOpts, ...o };
-    this.conn?.setOptions(o);
+    if (this.conn !== undefined) this.conn.setOptions(o);
+    else this.tcpOpts = { ...this.tcpOpts, ...o };
   }
 
   /** Emit 'timeout' after `ms` of inactivity (0 disables), on the stack's clock. Does not close the socket. */

@@ -34,7 +34,7 @@ import { ReceiveBuffer } from './recv-buffer.js';
 import { RttEstimator } from './rtt.js';
 import { SackScoreboard } from './scoreboard.js';
 import { SendBuffer, type BufferPool } from './send-buffer.js';
-import type { PortUser } from './tables.js';
+import type { ConnEntry, PortUser, TimeWait, TimeWaitSink } from './tables.js';
 import type { LossRecovery } from './recovery/types.js';
 import { NewRenoRecovery } from './recovery/newreno.js';
 import { SackRecovery } from './recovery/sack.js';
@@ -77,6 +77,10 @@ export interface ConnectionInit {
   owner?: ChildOwner;
   /** Where the send and receive buffers take their storage from (the layer's pool). */
   pool?: BufferPool;
+  /** Told when the connection sits in TIME-WAIT, closed by its application (the layer compacts it). */
+  timeWaits?: TimeWaitSink;
+  /** Passive open, when there is no owner to tell (a connection rebuilt from a TimeWait record). */
+  passive?: boolean;
 }
 
 export class Connection implements TcpConnection {
@@ -91,10 +95,13 @@ export class Connection implements TcpConnection {
   readonly passive: boolean;
   /** Storage for the buffers (undefined: they allocate their own). */
   readonly pool: BufferPool | undefined;
+  readonly timeWaits: TimeWaitSink | undefined;
+  /** The TIME-WAIT record standing in for this connection in the layer's tables (compacted). */
+  detached: TimeWait | undefined = undefined;
   handler: TcpConnectionHandler = NOOP_HANDLER;
   readonly opts: Required<TcpOptions>;
   /** Connection table chaining (ConnTable). */
-  nextInBucket: Connection | undefined = undefined;
+  nextInBucket: ConnEntry | undefined = undefined;
   /** This connection's local port reservation (TcpLayer's port table). */
   portUser: PortUser | undefined = undefined;
 
@@ -213,6 +220,8 @@ export class Connection implements TcpConnection {
   orphan = false;
   events = 0;
   private flushing = false;
+  /** write() from inside a handler queued data: output() once the handlers return (flushEvents). */
+  private outputDeferred = false;
   private closedRaised = false;
 
   bytesSent = 0;
@@ -226,8 +235,9 @@ export class Connection implements TcpConnection {
     this.remoteAddr = init.remoteAddr >>> 0;
     this.remotePort = init.remotePort;
     this.owner = init.owner;
-    this.passive = init.owner !== undefined;
+    this.passive = init.passive ?? init.owner !== undefined;
     this.pool = init.pool;
+    this.timeWaits = init.timeWaits;
     const cfg = ctx.config;
     this.opts = {
       noDelay: false,
@@ -240,7 +250,7 @@ export class Connection implements TcpConnection {
       maxSegment: 0,
       congestion: cfg.defaultCongestion,
     };
-    if (init.opts) Object.assign(this.opts, definedOnly(init.opts));
+    if (init.opts) assignDefined(this.opts, init.opts);
     this.rtt = new RttEstimator({ initialRto: cfg.initialRto, minRto: cfg.minRto, maxRto: cfg.maxRto });
     this.cc = createCongestionControl(this.opts.congestion, this.mss, ctx.clock.now());
     this.recovery = new NewRenoRecovery();
@@ -269,8 +279,15 @@ export class Connection implements TcpConnection {
   read(dst: Uint8Array): number {
     const rb = this.rcvBuf;
     if (rb === undefined || rb.readable === 0) return 0;
+    // Before the read: could we already offer twice the window the peer has (at least an MSS)?
+    // Then this read is not what holds the peer back (typically the SYN's unscaled 64 KiB
+    // window right after the handshake): the next ACK carries the wider window, and a pure
+    // window update per request would cost a segment per connection. Linux does not send one
+    // either (tcp_cleanup_rbuf: its window grows gradually through rcv_ssthresh).
+    const adv = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
+    const alreadyOpen = adv >= this.mss && rb.window >= 2 * adv;
     const n = rb.read(dst);
-    if (n > 0 && !this.finReceived && (this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2')) {
+    if (n > 0 && !alreadyOpen && !this.finReceived && (this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2')) {
       maybeWindowUpdate(this);
     }
     this.flushEvents();
@@ -290,7 +307,12 @@ export class Connection implements TcpConnection {
     if (n < src.length) this.wantWritable = true;
     if (n > 0) {
       this.sackScoreboard();
-      if (canSendData(this.state)) output(this);
+      // From inside a callback of this connection (a reply written while handling readable()),
+      // the segment waits until the callback returns, still in the same synchronous turn: a
+      // close() or more writes in the same callback then share it (the FIN piggybacks on the
+      // reply, like Linux sending FIN with data still queued; a cork for one callback).
+      if (this.flushing) this.outputDeferred = true;
+      else if (canSendData(this.state)) output(this);
     }
     this.flushEvents();
     return n;
@@ -326,7 +348,10 @@ export class Connection implements TcpConnection {
         }
         this.shutWrite();
         if (this.state === 'FIN-WAIT-2') armFinWait2(this);
-        if (this.state === 'TIME-WAIT') this.freeBuffers();
+        if (this.state === 'TIME-WAIT') {
+          this.freeBuffers();
+          if (this.owner === undefined) this.timeWaits?.orphanedTimeWait(this);
+        }
         break;
     }
     this.flushEvents();
@@ -349,7 +374,7 @@ export class Connection implements TcpConnection {
 
   setOptions(o: TcpOptions): void {
     const prev = { ...this.opts };
-    Object.assign(this.opts, definedOnly(o));
+    assignDefined(this.opts, o);
     if (o.sendBufferSize !== undefined && this.sendBuf && !this.sendBuf.resize(Math.max(o.sendBufferSize, this.sendBuf.length))) {
       this.opts.sendBufferSize = prev.sendBufferSize;
     }
@@ -443,15 +468,21 @@ export class Connection implements TcpConnection {
     if (this.flushing) return;
     this.flushing = true;
     try {
-      while (this.events !== 0) {
-        const e = this.events;
-        this.events = 0;
-        const h = this.handler;
-        if (e & Ev.CONNECTED) h.connected();
-        if (e & Ev.READABLE) h.readable();
-        if (e & Ev.WRITABLE) h.writable();
-        if (e & Ev.ERROR && this.errorCode !== undefined) h.error(this.errorCode);
-        if (e & Ev.CLOSED) h.closed();
+      for (;;) {
+        while (this.events !== 0) {
+          const e = this.events;
+          this.events = 0;
+          const h = this.handler;
+          if (e & Ev.CONNECTED) h.connected();
+          if (e & Ev.READABLE) h.readable();
+          if (e & Ev.WRITABLE) h.writable();
+          if (e & Ev.ERROR && this.errorCode !== undefined) h.error(this.errorCode);
+          if (e & Ev.CLOSED) h.closed();
+        }
+        if (!this.outputDeferred) break;
+        // What the handlers wrote goes out now (output() may raise more events: loop).
+        this.outputDeferred = false;
+        if (canSendData(this.state)) output(this);
       }
     } finally {
       this.flushing = false;
@@ -468,7 +499,8 @@ export class Connection implements TcpConnection {
     if (prev === 'TIME-WAIT') this.ctx.timeWaitCount--;
     if (next === 'TIME-WAIT') this.ctx.timeWaitCount++;
     this.state = next;
-    this.ctx.debug(() => `${this.name()} ${prev} -> ${next}`);
+    // Several transitions per connection: test before building even the message closure.
+    if (this.ctx.logger.enabled('tcp')) this.ctx.debug(() => `${this.name()} ${prev} -> ${next}`);
   }
 
   name(): string {
@@ -606,7 +638,11 @@ export class Connection implements TcpConnection {
     this.sendBuf = undefined;
     // Nothing is in flight any more: the SACK scoreboard is not needed (memory per TIME-WAIT).
     this.scoreboard = undefined;
-    if (this.orphan) this.freeBuffers();
+    if (this.orphan) {
+      this.freeBuffers();
+      // Nobody uses it any more: the layer may keep a compact record instead (TimeWait).
+      if (this.owner === undefined) this.timeWaits?.orphanedTimeWait(this);
+    }
   }
 
   freeBuffers(): void {
@@ -685,8 +721,12 @@ export class Connection implements TcpConnection {
   }
 }
 
-function definedOnly(o: TcpOptions): TcpOptions {
-  const r: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) r[k] = v;
-  return r as TcpOptions;
+/** Object.assign of the options that are set (once per connection: no intermediate object). */
+function assignDefined(dst: Required<TcpOptions>, o: TcpOptions): void {
+  const d = dst as unknown as Record<string, unknown>;
+  const src = o as Record<string, unknown>;
+  for (const k in src) {
+    const v = src[k];
+    if (v !== undefined) d[k] = v;
+  }
 }

@@ -4,11 +4,16 @@
  * segments (connection, then listener, else a reset, RFC 9293 3.10.7.1), routes ICMP errors
  * (RFC 9293 3.9.2.2 / RFC 1122 4.2.3.9), sends the ACKs decided during a receive batch once
  * at its end (MUST-58/59), and keeps the stack-wide counters.
+ *
+ * TIME-WAIT connections that their application closed are kept as compact TimeWait records
+ * (tables.ts; Linux's timewait socks): compacted at the end of the batch that put them there,
+ * expired by one layer timer in expiry order, revived into a Connection for any segment.
  */
 import type { Clock, Timer } from '../core/clock.js';
 import type { ErrnoName } from '../core/errno.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { Rng } from '../core/rng.js';
+import { TimeHeap } from '../core/heap.js';
 import { seq, seqAdd, seqGe, seqLe, type Seq } from '../core/seq.js';
 import { SipHash } from '../core/siphash.js';
 import { ipToString, type IcmpErrorInfo, type IpProtocolHandler, type IpRxInfo, type IpSender } from '../ip/types.js';
@@ -23,7 +28,8 @@ import { emitStateless, sendAckNow } from './output.js';
 import { createTcpStats, type TcpStats } from './stats.js';
 import { BufferPool } from './send-buffer.js';
 import { SynCookies } from './syncookie.js';
-import { ConnTable, PortTable, type PortUser } from './tables.js';
+import { ConnTable, PortTable, TimeWait, type PortUser, type TimeWaitSink } from './tables.js';
+import { cancelAllTimers } from './timers.js';
 
 export interface TcpLayerInit {
   ip: IpSender;
@@ -43,7 +49,7 @@ function badLocalAddr(a: number): boolean {
   return a >>> 28 === 0xe || a === 0xffffffff;
 }
 
-export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
+export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost, TimeWaitSink {
   readonly ip: IpSender;
   readonly clock: Clock;
   readonly rng: Rng;
@@ -71,6 +77,11 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
   private readonly tsKey: SipHash;
   private challengeStart = -Infinity;
   private challengeCount = 0;
+  /** TIME-WAIT records by expiry (revived ones stay until popped, marked dead), and its timer. */
+  private readonly timeWaits = new TimeHeap<TimeWait>();
+  private readonly timeWaitTimer: Timer;
+  /** Orphaned TIME-WAIT connections to compact once the batch's ACKs are out. */
+  private readonly toCompact: Connection[] = [];
 
   constructor(init: TcpLayerInit) {
     this.ip = init.ip;
@@ -82,6 +93,7 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
     this.cookies = new SynCookies(this.clock, this.rng);
     this.tsKey = SipHash.random(this.rng);
     this.flushTimer = this.clock.createTimer(() => this.batchEnd());
+    this.timeWaitTimer = this.clock.createTimer(() => this.expireTimeWaits());
   }
 
   /** A snapshot of the counters (Linux /proc/net/snmp Tcp + TcpExt). */
@@ -89,9 +101,21 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
     return { ...this.counters };
   }
 
-  /** Live connections (any state but CLOSED), for diagnostics and tests. */
+  /**
+   * Live connections (any state but CLOSED), for diagnostics and tests. A compacted TIME-WAIT
+   * connection appears as its Connection object if someone still holds it, else as a copy
+   * rebuilt from its record (not in the tables).
+   */
   connections(): Connection[] {
-    return [...this.conns.values()];
+    const out: Connection[] = [];
+    for (const e of this.conns.values()) {
+      if (!(e instanceof TimeWait)) out.push(e);
+      else {
+        const c = e.ref.deref();
+        out.push(c !== undefined && c.detached === e ? c : this.rebuild(e));
+      }
+    }
+    return out;
   }
 
   /** Table sizes (leak checks, monitoring): all zero once every connection and listener is gone. */
@@ -119,10 +143,14 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
   close(): void {
     for (const list of [...this.listeners.values()]) for (const l of [...list]) l.close();
     for (const c of [...this.conns.values()]) {
-      c.abort();
+      if (c instanceof TimeWait) this.dropTimeWait(c);
+      else c.abort();
     }
     this.flushTimer.cancel();
     this.pendingAcks.length = 0;
+    this.toCompact.length = 0;
+    this.timeWaits.clear();
+    this.timeWaitTimer.cancel();
   }
 
   // ---------------------------------------------------------------- TcpService
@@ -250,7 +278,9 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
       this.debug(() => `drop: broadcast/multicast address ${ipToString(info.src)} -> ${ipToString(info.dst)}`);
       return true;
     }
-    let c = this.conns.get(info.dst, seg.dstPort, info.src, seg.srcPort);
+    const entry = this.conns.get(info.dst, seg.dstPort, info.src, seg.srcPort);
+    const revived = entry instanceof TimeWait;
+    let c = revived ? this.revive(entry) : entry;
     let isnHint: Seq | undefined;
     if (
       c !== undefined &&
@@ -265,12 +295,23 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
       c.destroy();
       c.flushEvents();
       c = undefined;
+    } else if (c !== undefined && c.state === 'SYN-RECEIVED' && c.passive && seg.ack !== seqAdd(c.iss, 1)) {
+      // An ACK this half-open connection cannot take may be the ACK of a cookie SYN-ACK sent
+      // for the same SYN (Listener.isCookieAck): the cookie wins, the half-open one goes.
+      const l = this.findListener(info.dst, seg.dstPort);
+      if (l !== undefined && l.isCookieAck(seg, info.src, info.dst)) {
+        this.debug(() => `${c!.name()}: ACK of our SYN cookie, the half-open duplicate is dropped`);
+        c.destroy();
+        c.flushEvents();
+        c = undefined;
+      }
     }
     if (c !== undefined) {
       const owner = c.owner;
       c.segmentArrives(seg);
       c.flushEvents();
       if (owner instanceof Listener) owner.flushEvents();
+      if (revived && c.state === 'TIME-WAIT') this.orphanedTimeWait(c);
       return true;
     }
     const l = this.findListener(info.dst, seg.dstPort);
@@ -310,10 +351,14 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
    * ICMP errors (RFC 1122 4.2.3.9, RFC 9293 3.9.2.2). Only errors quoting a sequence number
    * we have in flight count (RFC 5927 4.1; Linux OutOfWindowIcmps).
    *   - fragmentation needed: lower the MSS to the next-hop MTU and resend (RFC 1191);
-   *   - port/protocol unreachable in SYN-SENT: the connect fails with ECONNREFUSED (Linux);
-   *   - anything else (net/host unreachable, time exceeded, parameter problem): a soft error,
-   *     reported only if the connection later times out (MUST-56: do not abort); source
-   *     quench is ignored (MUST-55).
+   *   - destination unreachable in SYN-SENT: the connect fails at once with the mapped errno
+   *     (port/protocol unreachable -> ECONNREFUSED, host/net unreachable -> EHOSTUNREACH /
+   *     ENETUNREACH). RFC 1122 4.2.3.9 calls host/net unreachable soft, but Linux
+   *     (tcp_v4_err) aborts a connection attempt on any of them, and a connect() to a dead
+   *     host should fail in seconds, not after the SYN retries;
+   *   - anything else, and everything after SYN-SENT (net/host unreachable, time exceeded,
+   *     parameter problem): a soft error, reported only if the connection later times out
+   *     (MUST-56: do not abort a synchronized connection); source quench is ignored (MUST-55).
    */
   receiveIcmpError(err: IcmpErrorInfo): void {
     const q = err.quoted;
@@ -322,7 +367,8 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
     const dport = (q[2]! << 8) | q[3]!;
     const sq = seq(((q[4]! << 24) | (q[5]! << 16) | (q[6]! << 8) | q[7]!) >>> 0);
     const c = this.conns.get(err.src >>> 0, sport, err.dst >>> 0, dport);
-    if (c === undefined) return;
+    // Linux tcp_v4_err ignores errors about TIME-WAIT sockets.
+    if (c === undefined || c instanceof TimeWait) return;
     const inFlight =
       c.state === 'SYN-SENT' || c.state === 'SYN-RECEIVED' ? sq === c.iss : seqGe(sq, c.sndUna) && seqLe(sq, c.sndMax);
     if (!inFlight) {
@@ -332,8 +378,8 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
     if (err.type === 3) {
       if (err.code === 4) {
         if (err.nextHopMtu >= 68) c.lowerMtu(err.nextHopMtu);
-      } else if ((err.code === 2 || err.code === 3) && c.state === 'SYN-SENT') {
-        c.fail('ECONNREFUSED');
+      } else if (c.state === 'SYN-SENT') {
+        c.fail(err.code === 2 || err.code === 3 ? 'ECONNREFUSED' : err.errno);
       } else {
         c.softError = err.errno;
       }
@@ -343,9 +389,22 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
     c.flushEvents();
   }
 
-  /** ARP resolution toward `dst` failed: a soft error for its connections (reported on timeout). */
+  /**
+   * ARP resolution toward `dst` failed (EHOSTUNREACH). A connection attempt (SYN-SENT) fails
+   * at once, as on Linux (the neighbour failure comes back to tcp_v4_err as a host
+   * unreachable); for other connections it is a soft error, reported if they time out.
+   */
   unreachable(dst: number, errno: ErrnoName): void {
-    for (const c of this.conns.values()) if (c.remoteAddr === dst >>> 0) c.softError = errno;
+    const failing: Connection[] = [];
+    for (const c of this.conns.values()) {
+      if (c instanceof TimeWait || c.remoteAddr !== dst >>> 0) continue;
+      if (c.state === 'SYN-SENT') failing.push(c);
+      else c.softError = errno;
+    }
+    for (const c of failing) {
+      c.fail(errno);
+      c.flushEvents();
+    }
   }
 
   /** End of a receive batch: send the ACKs decided during it, one per connection. */
@@ -360,6 +419,9 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
       c.flushEvents();
     }
     list.length = 0;
+    const tw = this.toCompact;
+    for (let i = 0; i < tw.length; i++) this.compact(tw[i]!);
+    tw.length = 0;
   }
 
   // ---------------------------------------------------------------- services for connections
@@ -380,7 +442,115 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
       c.portUser = undefined;
       this.connPortHolders--;
     }
+    // A compacted connection closed through its object (abort() after close()): its record goes.
+    const tw = c.detached;
+    if (tw !== undefined) {
+      c.detached = undefined;
+      this.removeTimeWait(tw);
+    }
   }
+
+  // ---------------------------------------------------------------- compact TIME-WAIT
+
+  /** TimeWaitSink: `c` is in TIME-WAIT and closed by its application; compact it after this batch. */
+  orphanedTimeWait(c: Connection): void {
+    if (!this.inBatch) {
+      this.compact(c);
+      return;
+    }
+    if (this.toCompact.includes(c)) return;
+    this.toCompact.push(c);
+    if (this.flushTimer.deadline === undefined) this.flushTimer.arm(this.clock.now());
+  }
+
+  /** Replace `c` in the tables by a TimeWait record (its timers stop; the record's expiry is its 2*MSL). */
+  private compact(c: Connection): void {
+    if (c.state !== 'TIME-WAIT' || !c.orphan || c.owner !== undefined || c.detached !== undefined || c.ackQueued) return;
+    const expiry = c.keepTimer.deadline ?? this.clock.now() + 2 * this.config.msl;
+    const u = c.portUser;
+    const tw = new TimeWait(c, u, expiry);
+    if (!this.conns.replace(c, tw)) return;
+    if (u !== undefined) {
+      this.ports.replace(c.localPort, u, tw);
+      c.portUser = undefined;
+    }
+    c.detached = tw;
+    cancelAllTimers(c);
+    this.timeWaits.push(expiry, tw);
+    this.armTimeWaitTimer();
+  }
+
+  /** A segment for a TimeWait record: the Connection again (the same object if still held), in the tables. */
+  private revive(tw: TimeWait): Connection {
+    let c = tw.ref.deref();
+    if (c === undefined || c.detached !== tw) c = this.rebuild(tw);
+    c.detached = undefined;
+    tw.dead = true;
+    this.conns.replace(tw, c);
+    if (tw.slot !== undefined) {
+      const u: PortUser = { addr: tw.addr, reuse: tw.reuse, kind: 'conn', conn: c, slot: undefined };
+      this.ports.replace(tw.localPort, tw, u);
+      c.portUser = u;
+    }
+    c.keepTimer.arm(tw.expiry);
+    return c;
+  }
+
+  private rebuild(tw: TimeWait): Connection {
+    const c = tw.toConnection(this, {
+      localAddr: tw.localAddr,
+      localPort: tw.localPort,
+      remoteAddr: tw.remoteAddr,
+      remotePort: tw.remotePort,
+      opts: { recvBufferSize: tw.rcvCapacity },
+      pool: this.bufferPool,
+      timeWaits: this,
+      passive: tw.passive,
+    });
+    c.tsOffset = this.tsOffset(c.localAddr, c.remoteAddr, c.localPort, c.remotePort);
+    return c;
+  }
+
+  /** 2*MSL passed (RFC 9293 3.10.8 "delete the TCB"): records go; a held Connection reaches CLOSED. */
+  private expireTimeWaits(): void {
+    const now = this.clock.now();
+    for (let t = this.timeWaits.peekTime(); t !== undefined && t <= now; t = this.timeWaits.peekTime()) {
+      const tw = this.timeWaits.pop()!;
+      if (tw.dead) continue;
+      const c = tw.ref.deref();
+      if (c !== undefined && c.detached === tw) {
+        this.revive(tw).destroy();
+        c.flushEvents();
+      } else {
+        this.dropTimeWait(tw);
+      }
+    }
+    this.armTimeWaitTimer();
+  }
+
+  /** Forget a record that no Connection stands for: tables, port, TIME-WAIT count. */
+  private dropTimeWait(tw: TimeWait): void {
+    this.removeTimeWait(tw);
+    this.timeWaitCount--;
+  }
+
+  private removeTimeWait(tw: TimeWait): void {
+    tw.dead = true;
+    this.conns.remove(tw);
+    if (tw.slot !== undefined) {
+      this.ports.remove(tw.localPort, tw);
+      this.connPortHolders--;
+    }
+  }
+
+  private armTimeWaitTimer(): void {
+    const heap = this.timeWaits;
+    while (heap.size > 0 && heap.peekValue()!.dead) heap.pop();
+    const t = heap.peekTime();
+    if (t === undefined) this.timeWaitTimer.cancel();
+    else if (this.timeWaitTimer.deadline !== t) this.timeWaitTimer.arm(t);
+  }
+
 
   takeChallengeAck(): boolean {
     const now = this.clock.now();
@@ -403,6 +573,7 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost {
 
   createConnection(init: ConnectionInit, user?: PortUser): Connection {
     init.pool = this.bufferPool;
+    init.timeWaits = this;
     const c = new Connection(this, init);
     c.tsOffset = this.tsOffset(c.localAddr, c.remoteAddr, c.localPort, c.remotePort);
     this.conns.add(c);

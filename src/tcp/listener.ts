@@ -144,6 +144,19 @@ export class Listener implements TcpListener, ChildOwner {
     this.syn(seg, src, dst, isnHint);
   }
 
+  /**
+   * Is `seg` the ACK of a SYN cookie we sent? Asked by the layer for an ACK that a half-open
+   * connection of the same 4-tuple cannot take (it does not acknowledge that connection's
+   * SYN-ACK): the peer's SYN was answered twice, with a cookie while the SYN queue was full
+   * and with state when its retransmission came, and the peer took the cookie SYN-ACK. Linux
+   * gives such an ACK to the listener (tcp_check_req returns it; tcp_v4_cookie_check).
+   */
+  isCookieAck(seg: Segment, src: number, dst: number): boolean {
+    if ((seg.flags & (SYN | RST | ACK)) !== ACK || !this.cookiesActive()) return false;
+    const t = { localAddr: dst, localPort: this.localPort, remoteAddr: src, remotePort: seg.srcPort };
+    return this.host.cookies.decode(t, seq(seg.seq - 1), seq(seg.ack - 1)) !== undefined;
+  }
+
   private cookiesActive(): boolean {
     const mode = this.host.config.syncookies;
     if (mode === 'always') return true;

@@ -30,7 +30,7 @@
  * `Uint8Array.set` and allocates nothing; trimming and wrapping take a `subarray` view.
  */
 import { seq, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, type Seq } from '../core/seq.js';
-import { storageSize, type BufferPool } from './send-buffer.js';
+import { storageSize, type BufferPool, type RangeArrays } from './send-buffer.js';
 
 /** A SACK block [start, end) (RFC 2018 section 3: "Left Edge" and "Right Edge"). */
 export interface SackBlock {
@@ -74,6 +74,8 @@ export class ReceiveBuffer {
   private rStart: Uint32Array = NO_U32;
   private rEnd: Uint32Array = NO_U32;
   private rStamp: Float64Array = NO_F64;
+  /** The set the three arrays came from (given back to the pool with them). */
+  private rangeSet: RangeArrays | undefined = undefined;
   private nRanges = 0;
   private _ooo = 0;
   private arrivals = 0;
@@ -218,11 +220,7 @@ export class ReceiveBuffer {
         this.nAssemblerFull++;
         return 0;
       }
-      if (this.rStart.length === 0) {
-        this.rStart = new Uint32Array(MAX_OOO_RANGES);
-        this.rEnd = new Uint32Array(MAX_OOO_RANGES);
-        this.rStamp = new Float64Array(MAX_OOO_RANGES);
-      }
+      if (this.rangeSet === undefined) this.takeRanges();
       this.rStart.copyWithin(i + 1, i, n);
       this.rEnd.copyWithin(i + 1, i, n);
       this.rStamp.copyWithin(i + 1, i, n);
@@ -412,6 +410,19 @@ export class ReceiveBuffer {
     this.head = 0;
   }
 
+  /** The assembler's arrays, from the pool when it has a set. */
+  private takeRanges(): void {
+    const r = this.pool?.takeRanges() ?? {
+      start: new Uint32Array(MAX_OOO_RANGES),
+      end: new Uint32Array(MAX_OOO_RANGES),
+      stamp: new Float64Array(MAX_OOO_RANGES),
+    };
+    this.rangeSet = r;
+    this.rStart = r.start;
+    this.rEnd = r.end;
+    this.rStamp = r.stamp;
+  }
+
   /** Nothing held: give the storage and the range arrays back; size the next storage by this peak. */
   private release(): void {
     if (this.ring.length > 0) {
@@ -420,7 +431,10 @@ export class ReceiveBuffer {
       this.ring = NO_BYTES;
     }
     this.peak = 0;
-    if (this.rStart.length > 0) {
+    const r = this.rangeSet;
+    if (r !== undefined) {
+      this.pool?.giveRanges(r);
+      this.rangeSet = undefined;
       this.rStart = NO_U32;
       this.rEnd = NO_U32;
       this.rStamp = NO_F64;

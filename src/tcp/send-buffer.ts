@@ -20,23 +20,35 @@ const MIN_SHIFT = 12;
 /** Largest storage the pool keeps (1 GiB: the largest receive window, RFC 7323). */
 const MAX_SHIFT = 30;
 const EMPTY = new Uint8Array(0);
+/** Assembler array sets the pool keeps at most. */
+const MAX_RANGE_SETS = 64;
+
+/** The arrays of a ReceiveBuffer's out-of-order assembler (see recv-buffer.ts). */
+export interface RangeArrays {
+  readonly start: Uint32Array;
+  readonly end: Uint32Array;
+  readonly stamp: Float64Array;
+}
 
 /**
  * Storage for the send and receive buffers of one TcpLayer: byte arrays of power-of-two
  * sizes, kept when a buffer gives its storage back and handed out again, so connections
- * that empty and refill their buffers (request/response, bursts) do not allocate. Bounded
- * by `maxBytes`: beyond it, given-back arrays are left to the garbage collector. Arrays
- * come back with old contents; the buffers only ever read bytes they wrote.
+ * that empty and refill their buffers (request/response, bursts) do not allocate. Bounded:
+ * at most `maxBytes` in all, and a quarter of that per size (so many small arrays cannot
+ * crowd out the few large ones a bulk transfer cycles through); beyond that, given-back
+ * arrays are left to the garbage collector. Arrays come back with old contents; the buffers
+ * only ever read bytes they wrote.
  */
 export class BufferPool {
   readonly maxBytes: number;
   private readonly lists: Uint8Array[][] = [];
+  private readonly rangeSets: RangeArrays[] = [];
   private held = 0;
   /** Arrays handed out / of those, taken from the pool (allocation-free). */
   taken = 0;
   reused = 0;
 
-  constructor(maxBytes = 8 << 20) {
+  constructor(maxBytes = 4 << 20) {
     this.maxBytes = maxBytes;
     for (let s = MIN_SHIFT; s <= MAX_SHIFT; s++) this.lists.push([]);
   }
@@ -61,11 +73,22 @@ export class BufferPool {
     return new Uint8Array(size);
   }
 
+  /** Assembler arrays given back earlier, if any (the caller makes new ones otherwise). */
+  takeRanges(): RangeArrays | undefined {
+    return this.rangeSets.pop();
+  }
+
+  giveRanges(r: RangeArrays): void {
+    if (this.rangeSets.length < MAX_RANGE_SETS) this.rangeSets.push(r);
+  }
+
   /** Keep `b` for a later take() (only whole arrays of a pooled size, within maxBytes). */
   give(b: Uint8Array): void {
     const k = classOf(b.length);
     if (k < 0 || b.byteOffset !== 0 || b.buffer.byteLength !== b.length || this.held + b.length > this.maxBytes) return;
-    this.lists[k]!.push(b);
+    const list = this.lists[k]!;
+    if ((list.length + 1) * b.length > this.maxBytes >>> 2 && list.length > 0) return;
+    list.push(b);
     this.held += b.length;
   }
 }

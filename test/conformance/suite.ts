@@ -75,7 +75,7 @@ function report(script: Script, runner: string, r: RunResult): string {
 }
 
 /**
- * Run one scenario on one runner. Real-time runners get one retry when the failure was
+ * Run one scenario on one runner. Real-time runners get two retries when the failure was
  * about timing only (the machine is shared; a 25 ms scheduling hiccup is not a TCP bug).
  */
 export async function runOne(script: Script, factory: RunnerFactory, allow: AllowEntry | undefined): Promise<{ outcome: Outcome; message?: string }> {
@@ -97,7 +97,7 @@ export async function runOne(script: Script, factory: RunnerFactory, allow: Allo
       }
       return { outcome: 'pass', message: attempts > 1 ? `${script.name} passed on retry (first try: ${firstError})` : undefined };
     }
-    if (r.timing && runner.timeKind === 'real' && attempts < 2) {
+    if (r.timing && runner.timeKind === 'real' && attempts < 3) {
       firstError = r.error ?? '';
       continue;
     }

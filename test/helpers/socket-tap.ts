@@ -15,7 +15,7 @@ import { RealClock } from '../../src/core/clock.js';
 import { CryptoRng } from '../../src/core/rng.js';
 import { TapLink } from '../../src/link/tap.js';
 import { SocketApi } from '../../src/socket/index.js';
-import { Stack } from '../../src/stack.js';
+import { Stack, configFromEnv } from '../../src/stack.js';
 import { Input, createRuntime, runMain, type Runtime } from '../../examples/runtime.js';
 import { tapSkipReason } from './netns.js';
 
@@ -63,7 +63,7 @@ export class TapEnv {
     this.dir = mkdtempSync(join(tmpdir(), `tcpip-sock-${purpose}-`));
     createNetns(this.ns);
     try {
-      const link = TapLink.open({ name: 'tcpip0', netns: netnsPath(this.ns) });
+      const link = TapLink.open({ name: 'tcpip0', netns: netnsPath(this.ns), offload: configFromEnv().offload });
       ipIn(this.ns, 'addr', 'add', `${this.kernelAddr}/24`, 'dev', 'tcpip0');
       ipIn(this.ns, 'link', 'set', 'tcpip0', 'up');
       this.stack = new Stack({ link, clock: new RealClock(), rng: new CryptoRng(), addr: `${this.stackAddr}/24` });

@@ -106,8 +106,10 @@ describe('floods (seeded)', () => {
 
   it('in-window out-of-order garbage: at most 32 ranges held, within the receive buffer', () => {
     const sim = new TcpSim({ seed: 3, path: { delayMs: 1 } });
-    const t = sim.startTransfer(10, { serverOpts: { recvBufferSize: 100_000 }, pauseReaderUntil: 1e9 });
-    sim.runUntil(() => t.server !== undefined && t.server.readableLength === 10, 10_000, 'first data');
+    // The client's 1000-byte send buffer holds back the rest of its 2000 bytes (and so its FIN,
+    // which would otherwise ride on the data segment) while the flood runs.
+    const t = sim.startTransfer(2000, { clientOpts: { sendBufferSize: 1000 }, serverOpts: { recvBufferSize: 100_000 }, pauseReaderUntil: 1e9 });
+    sim.runUntil(() => t.server !== undefined && t.server.readableLength === 1000, 10_000, 'first data');
     const victim = t.server as Connection;
     const rng = new SeededRng(4);
     const tuple = { srcPort: t.client.localPort, dstPort: 80 };

@@ -16,7 +16,7 @@ import { TapLink } from '../../src/link/tap.js';
 import { formatMac } from '../../src/link/mac.js';
 import { ping } from '../../src/ip/ping.js';
 import { parseIp } from '../../src/ip/types.js';
-import { Stack } from '../../src/stack.js';
+import { Stack, configFromEnv } from '../../src/stack.js';
 import { tapSkipReason } from '../helpers/netns.js';
 
 const execFileP = promisify(execFile);
@@ -35,7 +35,7 @@ describe.skipIf(skip !== undefined)('kernel <-> stack over a TAP: ARP and ICMP',
     createNetns(ns);
     dir = mkdtempSync(join(tmpdir(), 'tcpip-ping-'));
     pcapPath = join(dir, 'ping.pcap');
-    const link = TapLink.open({ name: 'tcpip0', netns: netnsPath(ns) });
+    const link = TapLink.open({ name: 'tcpip0', netns: netnsPath(ns), offload: configFromEnv().offload });
     ipIn(ns, 'addr', 'add', `${KERNEL}/24`, 'dev', 'tcpip0');
     ipIn(ns, 'link', 'set', 'tcpip0', 'up');
     stack = new Stack({ link, clock: new RealClock(), rng: new CryptoRng(), addr: `${STACK}/24`, pcap: pcapPath });

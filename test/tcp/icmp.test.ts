@@ -4,7 +4,7 @@
  * problem), PMTU discovery (RFC 1191), quoted-sequence validation (RFC 5927).
  */
 import { describe, expect, it } from 'vitest';
-import { LOCAL_PORT, TcpHarness, type Seg } from '../helpers/tcp-peer.js';
+import { LOCAL_PORT, REMOTE_ISS, TcpHarness, type Seg } from '../helpers/tcp-peer.js';
 
 function quote(s: Seg): Uint8Array {
   return s.bytes.slice(0, 8);
@@ -19,14 +19,25 @@ describe('ICMP destination unreachable', () => {
     expect(h.rec.take()).toEqual(['error:ECONNREFUSED', 'closed']);
   });
 
-  it('host unreachable in SYN-SENT is soft: the SYN keeps being retried, then EHOSTUNREACH instead of ETIMEDOUT', () => {
+  it('host unreachable in SYN-SENT fails connect at once with EHOSTUNREACH (Linux tcp_v4_err aborts SYN-SENT)', () => {
     const h = new TcpHarness({ config: { synRetries: 2 } });
     const { conn, syn } = h.connect();
     h.icmp({ type: 3, code: 1, errno: 'EHOSTUNREACH', quoted: quote(syn) });
-    expect(conn.state).toBe('SYN-SENT');
-    h.advance(1000 + 2000 + 4000);
     expect(conn.state).toBe('CLOSED');
     expect(h.rec.take()).toEqual(['error:EHOSTUNREACH', 'closed']);
+    h.advance(1000 + 2000 + 4000);
+    h.expectNothing();
+  });
+
+  it('host unreachable in SYN-RECEIVED is soft: the SYN-ACK keeps being retried', () => {
+    const h = new TcpHarness({ config: { synRetries: 2 } });
+    const { conn, syn } = h.connect();
+    // Simultaneous open: the peer's SYN moves us to SYN-RECEIVED (our SYN is still in flight).
+    h.send({ seq: REMOTE_ISS, ack: 0, flags: 'SYN', mss: 1460, srcPort: LOCAL_PORT, dstPort: 50000 });
+    expect(conn.state).toBe('SYN-RECEIVED');
+    h.expectSent({ flags: 'SYN,ACK' });
+    h.icmp({ type: 3, code: 1, errno: 'EHOSTUNREACH', quoted: quote(syn) });
+    expect(conn.state).toBe('SYN-RECEIVED');
   });
 
   it('net unreachable in ESTABLISHED does not abort (MUST-56); a later timeout reports it', () => {
@@ -64,12 +75,22 @@ describe('ICMP destination unreachable', () => {
     expect(h.layer.stats().OutOfWindowIcmps).toBe(1);
   });
 
-  it('ARP failure (unreachable()) is a soft error too', () => {
-    const h = new TcpHarness({ config: { synRetries: 1 } });
+  it('ARP failure (unreachable()) fails a connection attempt at once (Linux: connect() to a dead on-link host gives EHOSTUNREACH in ~3 s)', () => {
+    const h = new TcpHarness({ config: { synRetries: 6 } });
     const { conn } = h.connect();
     h.layer.unreachable(0x0a4d0002, 'EHOSTUNREACH');
-    h.advance(3000);
     expect(conn.state).toBe('CLOSED');
+    expect(h.rec.take()).toEqual(['error:EHOSTUNREACH', 'closed']);
+  });
+
+  it('ARP failure for an established connection is a soft error, reported when it times out', () => {
+    const h = new TcpHarness({ config: { retries2: 1 } });
+    const { conn } = h.established();
+    conn.write(new Uint8Array(10));
+    h.expectSent();
+    h.layer.unreachable(0x0a4d0002, 'EHOSTUNREACH');
+    expect(conn.state).toBe('ESTABLISHED');
+    h.advance(1000 + 2000);
     expect(h.rec.take()).toEqual(['error:EHOSTUNREACH', 'closed']);
   });
 });

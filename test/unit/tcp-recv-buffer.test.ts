@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/core/rng.js';
 import { seq, seqAdd, type Seq } from '../../src/core/seq.js';
 import { MAX_OOO_RANGES, ReceiveBuffer, type SackBlock } from '../../src/tcp/recv-buffer.js';
+import { BufferPool, MIN_STORAGE } from '../../src/tcp/send-buffer.js';
 
 /** Bytes whose value encodes their sequence number, so misplaced data is visible. */
 function seg(start: number, len: number): Uint8Array {
@@ -227,6 +228,105 @@ describe('ReceiveBuffer: wrap-around and limits', () => {
   });
 });
 
+describe('ReceiveBuffer: storage on demand', () => {
+  it('holds no storage until data arrives; the window comes from the capacity alone', () => {
+    const rb = new ReceiveBuffer(256 * 1024);
+    rb.init(seq(1000));
+    expect(rb.storageBytes).toBe(0);
+    expect(rb.window).toBe(256 * 1024);
+    expect(rb.read(new Uint8Array(10))).toBe(0);
+    expect(rb.write(seq(1000), seg(1000, 1000))).toBe(1000);
+    expect(rb.storageBytes).toBe(MIN_STORAGE);
+    expect(rb.window).toBe(256 * 1024 - 1000);
+  });
+
+  it('doubles while more is held, moves held bytes once, keeps out-of-order homes valid', () => {
+    const rb = new ReceiveBuffer(256 * 1024);
+    rb.init(seq(0));
+    rb.write(seq(0), seg(0, 3000));
+    expect(rb.read(new Uint8Array(2500))).toBe(2500); // head inside the 4 KiB storage
+    rb.write(seq(3000), seg(3000, 1500)); // wraps the 4 KiB ring
+    expect(rb.storageBytes).toBe(MIN_STORAGE);
+    rb.write(seq(6000), seg(6000, 1000)); // out of order: needs 500 + 4000 bytes -> 8 KiB
+    expect(rb.storageBytes).toBe(8192);
+    rb.write(seq(40_000), seg(40_000, 1460)); // far out of order: 64 KiB
+    expect(rb.storageBytes).toBe(65536);
+    expect(rb.sackBlocks(4)).toEqual(blocks([[40_000, 41_460], [6000, 7000]]));
+    expect(rb.write(seq(4500), seg(4500, 1500))).toBe(2500); // fills the first hole
+    expect(readAll(rb)).toEqual(seg(2500, 4500));
+    // Fill the rest in 1460-byte steps; the bytes come out in order.
+    for (let s = 7000; s < 40_000; s += 1460) rb.write(seq(s), seg(s, Math.min(1460, 40_000 - s)));
+    expect(rb.rcvNxt).toBe(seq(41_460));
+    expect(readAll(rb)).toEqual(seg(7000, 34_460));
+  });
+
+  it('never takes more than the capacity, which need not be a power of two', () => {
+    const rb = new ReceiveBuffer(10_000);
+    rb.init(seq(0));
+    rb.write(seq(9000), seg(9000, 2000)); // trimmed at the right edge 10,000
+    expect(rb.storageBytes).toBe(10_000);
+    expect(rb.write(seq(0), seg(0, 9000))).toBe(10_000);
+    expect(rb.window).toBe(0);
+    expect(readAll(rb)).toEqual(seg(0, 10_000));
+    expect(rb.storageBytes).toBe(0);
+  });
+
+  it('gives its storage and assembler back when empty; the next storage fits the last peak', () => {
+    const pool = new BufferPool();
+    const rb = new ReceiveBuffer(256 * 1024, pool);
+    rb.init(seq(0));
+    rb.write(seq(20_000), seg(20_000, 1000)); // out of order: 32 KiB and the range arrays
+    rb.write(seq(0), seg(0, 20_000));
+    expect(rb.storageBytes).toBe(32_768);
+    expect(readAll(rb)).toEqual(seg(0, 21_000));
+    expect(rb.storageBytes).toBe(0);
+    expect(pool.bytes).toBe(32_768);
+    const reused = pool.reused;
+    rb.write(seq(21_000), seg(21_000, 100)); // a small write takes the 32 KiB back: no regrowth
+    expect(rb.storageBytes).toBe(32_768);
+    expect(pool.reused).toBe(reused + 1);
+    expect(pool.bytes).toBe(0);
+    rb.write(seq(30_000), seg(30_000, 10)); // assembler arrays from the pool too
+    expect(rb.rangeCount).toBe(1);
+    expect(readAll(rb)).toEqual(seg(21_000, 100));
+    expect(rb.storageBytes).toBe(32_768); // out-of-order data still held
+    expect(rb.write(seq(21_100), seg(21_100, 8900))).toBe(8910);
+    expect(readAll(rb)).toEqual(seg(21_100, 8910));
+    expect(rb.storageBytes).toBe(0);
+  });
+
+  it('once grown, full segments written and read (emptying it each time) take no new storage', () => {
+    const pool = new BufferPool();
+    const rb = new ReceiveBuffer(256 * 1024, pool);
+    rb.init(seq(0));
+    const out = new Uint8Array(65536);
+    let s = 0;
+    const round = (): void => {
+      for (let k = 0; k < 44; k++) {
+        rb.write(seq(s), seg(s, 1460));
+        s += 1460;
+      }
+      if (s % 7 === 0) rb.write(seq(s + 1460), seg(s + 1460, 1460)); // some out-of-order data now and then
+      while (rb.readable > 0) rb.read(out);
+    };
+    for (let i = 0; i < 10; i++) round(); // grown, including a round with out-of-order data
+    const fresh = pool.taken - pool.reused;
+    for (let i = 0; i < 200; i++) round();
+    expect(pool.taken - pool.reused).toBe(fresh);
+    expect(pool.taken).toBeGreaterThan(100); // it did give back and take storage every round
+  });
+
+  it('init() discards and releases everything', () => {
+    const pool = new BufferPool();
+    const rb = new ReceiveBuffer(65536, pool);
+    rb.init(seq(0));
+    rb.write(seq(100), seg(100, 100));
+    rb.init(seq(5000));
+    expect([rb.storageBytes, rb.readable, rb.rangeCount, rb.window]).toEqual([0, 0, 0, 65536]);
+    expect(pool.bytes).toBe(MIN_STORAGE);
+  });
+});
+
 describe('ReceiveBuffer: SACK blocks in RFC 2018 section 4 order', () => {
   // "Assume the left window edge is 5000 and that the data transmitter sends a burst of 8
   //  segments, each containing 500 data bytes."
@@ -346,14 +446,17 @@ describe('ReceiveBuffer: random differential test against a naive model', () => 
     }
   }
 
-  // Seeds 7 and 8 use tiny segments so the 32-range bound is hit often.
-  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+  // Seeds 7 and 8 use tiny segments so the 32-range bound is hit often; seeds 9 and 10 use
+  // capacities above MIN_STORAGE so the storage grows, empties and is taken again (pooled).
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) {
     it(`seed ${seed}: same rcvNxt, bytes, window and SACK blocks after every step`, () => {
       const rng = new SeededRng(seed);
-      const tiny = seed >= 7;
-      const cap = tiny ? rng.nextInt(600, 1000) : rng.nextInt(40, 400);
+      const tiny = seed === 7 || seed === 8;
+      const big = seed >= 9;
+      const cap = tiny ? rng.nextInt(600, 1000) : big ? rng.nextInt(9000, 20_000) : rng.nextInt(40, 400);
+      const maxLen = tiny ? 4 : big ? 600 : 40;
       const base = seed % 2 === 0 ? 0xfffff000 : rng.nextU32(); // half the seeds cross 2^32
-      const rb = new ReceiveBuffer(cap);
+      const rb = new ReceiveBuffer(cap, big ? new BufferPool() : undefined);
       rb.init(seq(base));
       const m = new Model(cap);
       const out = new Uint8Array(cap);
@@ -362,7 +465,7 @@ describe('ReceiveBuffer: random differential test against a naive model', () => 
         const op = rng.nextFloat();
         if (op < 0.75) {
           const s = m.nxt + rng.nextInt(-30, cap + 10);
-          const len = tiny ? rng.nextInt(1, 4) : rng.nextInt(1, 40);
+          const len = rng.nextInt(1, maxLen);
           const got = rb.write(abs(s), seg(base + s, len));
           expect(got).toBe(m.write(s, len));
         } else {
@@ -380,6 +483,10 @@ describe('ReceiveBuffer: random differential test against a naive model', () => 
         expect(rb.rangeCount).toBe(ranges.length);
         expect(rb.outOfOrderBytes).toBe(ranges.reduce((acc, [x, y]) => acc + y - x, 0));
         expect(rb.sackBlocks(4)).toEqual(m.sack(4).map(([x, y]) => ({ start: abs(x), end: abs(y) })));
+        // Storage: none when nothing is held, a power of two (or the capacity) otherwise.
+        const st = rb.storageBytes;
+        if (m.readable === 0 && ranges.length === 0) expect(st).toBe(0);
+        else expect(st === cap || (st >= MIN_STORAGE && st < cap && (st & (st - 1)) === 0)).toBe(true);
       }
       if (tiny) expect(rb.stats.assemblerFull).toBeGreaterThan(0);
     });

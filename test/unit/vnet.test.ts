@@ -515,6 +515,38 @@ describe('TSO / GRO between two stacks over an emulated kernel (virtual time)', 
     expect(r.linkA.seen.gsoFrames).toBeGreaterThan(0);
   });
 
+  it('a super-segment of less than two full segments is still ACKed at once; a lone short segment waits for the delayed ACK', () => {
+    const net = new SimNetwork({ seed: 7 });
+    const [wa, wb] = net.linkPair({ delayMs: 1, mtu: 70_000 });
+    const linkA = new KernelEmu(wa, 'pass');
+    const a = new Stack({ link: linkA, clock: net.clock, rng: new SeededRng(8), addr: '10.77.0.1/24' });
+    const b = new Stack({ link: new KernelEmu(wb, 'pass'), clock: net.clock, rng: new SeededRng(9), addr: '10.77.0.2/24' });
+    const l = b.tcp.listen(0, 82, 1);
+    if (typeof l === 'string') throw new Error(l);
+    const noop = (): void => {};
+    // B never reads: no window update can carry an early ACK; only the ACK policy speaks.
+    l.setHandler({ acceptable: () => l.accept()!.setHandler({ connected: noop, readable: noop, writable: noop, error: noop, closed: noop }) });
+    const c = a.tcp.connect(0, 0, 0x0a4d0002, 82, { connected: noop, readable: noop, writable: noop, error: noop, closed: noop }, { noDelay: true });
+    if (typeof c === 'string') throw new Error(c);
+    net.runUntil(() => c.state === 'ESTABLISHED' && l.pendingCount === 0, 10_000, 5_000);
+    net.clock.advance(1000); // let the handshake's ACKs settle
+    /** Write n bytes; virtual ms until all of it is acknowledged. */
+    const ackDelay = (n: number): number => {
+      const t0 = net.clock.now();
+      expect(c.write(new Uint8Array(n))).toBe(n);
+      net.runUntil(() => c.info().bytesInFlight === 0, 100_000, 5_000);
+      return net.clock.now() - t0;
+    };
+    const gsoBefore = linkA.seen.gsoFrames;
+    // 1448 + 100: a TSO super-segment (all queued data, Nagle off), two segments on a wire.
+    expect(ackDelay(1548)).toBeLessThan(10);
+    expect(linkA.seen.gsoFrames).toBe(gsoBefore + 1);
+    // A single short segment: RFC 1122 4.2.3.2 lets the receiver delay its ACK.
+    expect(ackDelay(100)).toBeGreaterThanOrEqual(40);
+    a.close();
+    b.close();
+  });
+
   it('to its own address a stack sends complete checksums (loopback never offloads)', () => {
     const net = new SimNetwork({ seed: 5 });
     const [wa] = net.linkPair({ mtu: 70_000 });

@@ -1,0 +1,202 @@
+/**
+ * One throughput case of the suite, for looking inside: the same namespaces, veth, bridge
+ * and TAP (topology.ts), our iperf3 server on the stack (optionally under `node
+ * --cpu-prof`), the real iperf3 client, and afterwards the stack's counters, a summary of
+ * the CPU profile and, on request, a packet capture on the client's veth.
+ *
+ *   node dist/bench/profile.js [--dir k2s|s2k] [--offload on|off] [--loss P] [--seconds S]
+ *       [--runs N] [--prof DIR] [--pcap FILE] [--pcap-packets N] [--kernel] [--top N]
+ *
+ *   --dir k2s        kernel -> stack (iperf3 -c; default); s2k: stack -> kernel (iperf3 -R)
+ *   --offload off    TSO/GSO/GRO off on every device and TCPIP_OFFLOAD=0 (the "off" rows)
+ *   --loss P         P% random loss on the data direction (topology.ts setLoss)
+ *   --prof DIR       run the stack server with --cpu-prof into DIR and print the top
+ *                    functions by self time (and by total time for the stack's own files)
+ *   --pcap FILE      tcpdump on the client veth (headers only, first --pcap-packets frames)
+ *   --kernel         the kernel's iperf3 server instead of our stack (the reference row)
+ *
+ * Needs root, iperf3 and (for --loss on a kernel without netem) nft, like the suite.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Procs, sleep, type Child } from './proc.js';
+import { repoRoot, stackEnv } from './stack-adapter.js';
+import { linkStats } from '../src/cli/netns.js';
+import { buildTopology, CLI_ADDR, CLI_IF, destroyTopology, KERNEL_ADDR, offloadsOff, PREFIX, setLoss, STACK_ADDR, STACK_MAC, STK_IF, TAP, type Topology } from './topology.js';
+
+interface Opts {
+  dir: 'k2s' | 's2k';
+  offload: boolean;
+  loss: number | undefined;
+  seconds: number;
+  runs: number;
+  prof: string | undefined;
+  pcap: string | undefined;
+  pcapPackets: number;
+  kernel: boolean;
+  top: number;
+}
+
+function parse(argv: string[]): Opts {
+  const o: Opts = { dir: 'k2s', offload: true, loss: undefined, seconds: 10, runs: 1, prof: undefined, pcap: undefined, pcapPackets: 200_000, kernel: false, top: 30 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = (): string => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${a} needs a value`);
+      return x;
+    };
+    if (a === '--dir') {
+      const d = v();
+      if (d !== 'k2s' && d !== 's2k') throw new Error('--dir is k2s or s2k');
+      o.dir = d;
+    } else if (a === '--offload') o.offload = v() !== 'off';
+    else if (a === '--loss') o.loss = Number(v());
+    else if (a === '--seconds') o.seconds = Math.min(60, Math.max(1, Number(v())));
+    else if (a === '--runs') o.runs = Math.min(9, Math.max(1, Number(v())));
+    else if (a === '--prof') o.prof = v();
+    else if (a === '--pcap') o.pcap = v();
+    else if (a === '--pcap-packets') o.pcapPackets = Math.max(1, Number(v()));
+    else if (a === '--kernel') o.kernel = true;
+    else if (a === '--top') o.top = Number(v());
+    else throw new Error(`unknown option ${a}`);
+  }
+  return o;
+}
+
+interface ProfNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+/** Self and total time per function of a .cpuprofile, as printable lines. */
+export function summarizeProfile(path: string, top: number): string {
+  const p = JSON.parse(readFileSync(path, 'utf8')) as { nodes: ProfNode[]; samples: number[]; timeDeltas: number[] };
+  const byId = new Map<number, ProfNode>();
+  for (const n of p.nodes) byId.set(n.id, n);
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const key = (n: ProfNode): string => {
+    const f = n.callFrame;
+    const file = f.url === '' ? '' : ` ${f.url.replace(/^.*\/dist\//, '').replace(/^file:\/\//, '')}:${f.lineNumber + 1}`;
+    return `${f.functionName || '(anonymous)'}${file}`;
+  };
+  const self = new Map<string, number>();
+  const total = new Map<string, number>();
+  let sum = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = p.timeDeltas[i] ?? 0;
+    sum += dt;
+    let n = byId.get(p.samples[i]!);
+    if (n === undefined) continue;
+    const k = key(n);
+    self.set(k, (self.get(k) ?? 0) + dt);
+    const seen = new Set<string>();
+    for (; n !== undefined; n = byId.get(parent.get(n.id) ?? -1)) {
+      const kk = key(n);
+      if (seen.has(kk)) continue;
+      seen.add(kk);
+      total.set(kk, (total.get(kk) ?? 0) + dt);
+    }
+  }
+  const pct = (x: number): string => `${((100 * x) / sum).toFixed(1).padStart(5)}%`;
+  const lines = [`profile ${path}: ${(sum / 1e6).toFixed(2)} s sampled`, '  self time:'];
+  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(v)}  ${k}`);
+  lines.push('  total time (src/ and bench/ functions, natives):');
+  const ours = [...total].filter(([k]) => / (src|bench|examples)\//.test(k) || !k.includes(' '));
+  for (const [k, v] of ours.sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(v)}  ${k}`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<number> {
+  const o = parse(process.argv.slice(2));
+  const root = repoRoot();
+  const procs = new Procs();
+  let topo: Topology | undefined;
+  let tcpdump: ChildProcess | undefined;
+  const cleanup = async (): Promise<void> => {
+    if (tcpdump !== undefined && tcpdump.exitCode === null) tcpdump.kill('SIGINT');
+    await procs.killAll();
+    if (topo !== undefined) destroyTopology(topo);
+    topo = undefined;
+  };
+  process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  try {
+    topo = buildTopology();
+    const t = topo;
+    if (!o.offload) offloadsOff(t);
+    const lossNote = o.loss !== undefined ? setLoss(t, o.loss, o.dir === 'k2s' ? 'to-stk' : 'to-cli') : 'no loss';
+    let server: Child;
+    const host = o.kernel ? KERNEL_ADDR : STACK_ADDR;
+    if (o.kernel) {
+      server = procs.start(t.stk, 'iperf3', ['-s', '--forceflush', '-p', '5201', '-B', KERNEL_ADDR]);
+    } else {
+      const nodeArgs: string[] = [];
+      if (o.prof !== undefined) {
+        mkdirSync(o.prof, { recursive: true });
+        nodeArgs.push('--cpu-prof', '--cpu-prof-dir', o.prof);
+      }
+      const env = stackEnv({ netns: t.stk, tap: TAP, addrCidr: `${STACK_ADDR}/${PREFIX}`, mac: STACK_MAC, offload: o.offload });
+      server = procs.start(undefined, process.execPath, [...nodeArgs, join(root, 'dist/bench/iperf3-stack.js'), '5201'], { env });
+    }
+    await server.waitFor(/Server listening/, 15_000);
+    if (o.pcap !== undefined) {
+      tcpdump = spawn('ip', ['netns', 'exec', t.cli, 'tcpdump', '-i', CLI_IF, '-s', '128', '-w', o.pcap, '-c', String(o.pcapPackets), 'tcp'], { stdio: 'ignore' });
+      await sleep(500);
+    }
+    const runs: number[] = [];
+    for (let i = 0; i < o.runs; i++) {
+      const args = ['-c', host, '-p', '5201', '-t', String(o.seconds), '-J', ...(o.dir === 's2k' ? ['-R'] : [])];
+      const out = await procs.run(t.cli, 'iperf3', args, (o.seconds + 20) * 1000);
+      const j = JSON.parse(out) as { end?: { sum_received?: { bits_per_second: number }; sum_sent?: { retransmits?: number } } };
+      const g = (j.end?.sum_received?.bits_per_second ?? 0) / 1e9;
+      runs.push(g);
+      process.stdout.write(`run ${i + 1}: ${g.toFixed(3)} Gbit/s${o.dir === 'k2s' ? `, sender retransmits ${j.end?.sum_sent?.retransmits}` : ''}\n`);
+      await sleep(300);
+    }
+    process.stdout.write(`${o.kernel ? 'kernel' : 'stack'} ${o.dir} offload ${o.offload ? 'on' : 'off'}, ${lossNote}: ${runs.map((r) => r.toFixed(3)).join(' ')} Gbit/s (client ${CLI_ADDR})\n`);
+    if (tcpdump !== undefined && tcpdump.exitCode === null) tcpdump.kill('SIGINT');
+    for (const [ns, dev] of [[t.stk, TAP], [t.stk, STK_IF], [t.cli, CLI_IF]] as const) {
+      const k = linkStats(ns, dev);
+      process.stdout.write(`kernel ${dev}: rx ${k.rxPackets} pkts (${k.rxDropped} dropped), tx ${k.txPackets} pkts (${k.txDropped} dropped)\n`);
+    }
+    await server.stop(10_000);
+    const m = /^stats (.*)$/m.exec(server.stdout);
+    if (m !== null) {
+      const s = JSON.parse(m[1]!) as Record<string, Record<string, unknown>>;
+      const link = s['link'] ?? {};
+      const pick = (obj: Record<string, unknown> | undefined, keys: string[]): string => keys.map((k) => `${k}=${String(obj?.[k])}`).join(' ');
+      process.stdout.write(`link: ${pick(link, ['rxFrames', 'rxBatches', 'txFrames', 'flushes', 'rxRingDrops', 'txRingFull', 'txBlocked'])}\n`);
+      process.stdout.write(`interface: ${pick(s['interface'], ['rxGso', 'txGso', 'txFrames'])}\n`);
+      const tcp = s['tcp'] as Record<string, unknown> | undefined;
+      const tc = (tcp?.['counters'] ?? tcp) as Record<string, unknown> | undefined;
+      process.stdout.write(`tcp: ${pick(tc, ['InSegs', 'OutSegs', 'RetransSegs', 'TCPPureAcks', 'TCPOFOQueue', 'DropOutOfWindow', 'TCPDSACKRecv', 'TCPSACKReneging'])}\n`);
+      process.stdout.write(`stats: ${m[1]!.slice(0, 4000)}\n`);
+    }
+    if (o.prof !== undefined) {
+      const files = readdirSync(o.prof)
+        .filter((f) => f.endsWith('.cpuprofile'))
+        .map((f) => join(o.prof!, f))
+        .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+      if (files[0] !== undefined) process.stdout.write(`${summarizeProfile(files[0], o.top)}\n`);
+    }
+    return 0;
+  } catch (e) {
+    process.stderr.write(`profile: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+if (process.argv[1]?.endsWith('profile.js') === true) {
+  main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`profile: ${String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
