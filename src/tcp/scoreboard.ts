@@ -5,7 +5,7 @@
  * lives in the TCP engine.
  *
  * Representation: the SACKed sequence space above SND.UNA as a sorted list of disjoint,
- * non-adjacent ranges [start, end) in preallocated typed arrays, at most MAX_SACK_RANGES of
+ * non-adjacent ranges [start, end) in typed arrays (allocated at the first SACK, grown by doubling), at most MAX_SACK_RANGES of
  * them (a receiver reports at most 4 blocks per ACK, and its own assembler is bounded too;
  * a block that would need a 65th range is ignored and counted in `stats.rangesFull`, which
  * only makes the sender more conservative). Every query is O(ranges) — independent of how
@@ -57,9 +57,14 @@ export interface ScoreboardStats {
   dsacks: number;
 }
 
+/** Shared empty storage: a scoreboard allocates its range arrays only when a SACK arrives. */
+const NO_RANGES = new Uint32Array(0);
+/** First allocation, then doubled up to MAX_SACK_RANGES. */
+const INITIAL_RANGES = 4;
+
 export class SackScoreboard {
-  private readonly starts = new Uint32Array(MAX_SACK_RANGES);
-  private readonly ends = new Uint32Array(MAX_SACK_RANGES);
+  private starts = NO_RANGES;
+  private ends = NO_RANGES;
   private n = 0;
   private _sacked = 0;
   readonly stats: ScoreboardStats = { rangesFull: 0, invalidBlocks: 0, dsacks: 0 };
@@ -113,6 +118,17 @@ export class SackScoreboard {
     return { newlySacked: newly, dsack };
   }
 
+  /** Room for more ranges: most connections never see a SACK, so storage starts empty. */
+  private grow(): void {
+    const cap = Math.min(MAX_SACK_RANGES, Math.max(INITIAL_RANGES, this.starts.length * 2));
+    const starts = new Uint32Array(cap);
+    const ends = new Uint32Array(cap);
+    starts.set(this.starts.subarray(0, this.n));
+    ends.set(this.ends.subarray(0, this.n));
+    this.starts = starts;
+    this.ends = ends;
+  }
+
   /** Merge [s, e) into the ranges; returns the bytes not SACKed before. */
   private insert(s: Seq, e: Seq): number {
     const n = this.n;
@@ -125,6 +141,7 @@ export class SackScoreboard {
         this.stats.rangesFull++;
         return 0;
       }
+      if (n === this.starts.length) this.grow();
       this.starts.copyWithin(i + 1, i, n);
       this.ends.copyWithin(i + 1, i, n);
       this.starts[i] = s;
