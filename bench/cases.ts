@@ -418,19 +418,43 @@ export async function idleCase(ctx: Ctx, s: Servers, side: Side): Promise<CaseRe
   }
 }
 
-// ---- loss -------------------------------------------------------------------------------------
+// ---- loss ----------------------------------------------------------------------------------
 
-export async function lossKernel(ctx: Ctx, s: Servers, method: string): Promise<CaseResult> {
-  const r = await throughput(ctx, 'loss.k2k', 'kernel -> kernel, 1% loss', { host: KERNEL_ADDR, port: IPERF_KERNEL_PORT, reverse: false }, () => s.kernelIperf());
-  return { ...r, note: r.note ?? method };
+/**
+ * The 1% loss rows. `reverse`: the stk side sends (iperf3 -R), and the loss is on what it
+ * sends (topology.ts setLoss 'to-cli'); else the client sends and loses (the original row).
+ * `tag` 'on' runs with the devices' default offloads and our stack with TCPIP_OFFLOAD=1 (a
+ * drop then loses a whole TSO/GSO super-frame), 'off' after offloadsOff() with
+ * TCPIP_OFFLOAD=0 (a drop loses one 1514-byte frame).
+ */
+export interface LossRow {
+  reverse: boolean;
+  tag: 'on' | 'off';
 }
 
-export async function lossStack(ctx: Ctx, s: Servers, method: string): Promise<CaseResult> {
-  const id = 'loss.k2s';
-  const name = 'kernel -> stack, 1% loss';
-  if (!ctx.stack.ok) return unavailable(id, name, 'Gbit/s', 'higher', ctx.stack.reason, 'loss.k2k');
-  const r = await throughput(ctx, id, name, { host: STACK_ADDR, port: IPERF_STACK_PORT, reverse: false }, () => s.stackIperf(), 'loss.k2k');
-  return { ...r, note: r.note ?? method };
+function lossIds(r: LossRow): { k: string; s: string; suffix: string } {
+  const suffix = r.tag === 'on' ? '' : '.off';
+  return r.reverse ? { k: `loss.k2kr${suffix}`, s: `loss.s2k${suffix}`, suffix } : { k: `loss.k2k${suffix}`, s: `loss.k2s${suffix}`, suffix };
+}
+
+function lossLabel(r: LossRow): string {
+  return r.tag === 'on' ? '1% loss' : '1% loss, offloads off';
+}
+
+export async function lossKernel(ctx: Ctx, s: Servers, method: string, r: LossRow = { reverse: false, tag: 'on' }): Promise<CaseResult> {
+  const { k } = lossIds(r);
+  const name = r.reverse ? `kernel -> kernel (iperf3 -R), ${lossLabel(r)}` : `kernel -> kernel, ${lossLabel(r)}`;
+  const res = await throughput(ctx, k, name, { host: KERNEL_ADDR, port: IPERF_KERNEL_PORT, reverse: r.reverse }, () => s.kernelIperf());
+  return { ...res, note: res.note ?? method };
+}
+
+export async function lossStack(ctx: Ctx, s: Servers, method: string, r: LossRow = { reverse: false, tag: 'on' }): Promise<CaseResult> {
+  const { k, s: id } = lossIds(r);
+  const name = r.reverse ? `stack -> kernel (iperf3 -R), ${lossLabel(r)}` : `kernel -> stack, ${lossLabel(r)}`;
+  if (!ctx.stack.ok) return unavailable(id, name, 'Gbit/s', 'higher', ctx.stack.reason, k);
+  const offload = r.tag === 'on';
+  const res = await throughput(ctx, id, name, { host: STACK_ADDR, port: IPERF_STACK_PORT, reverse: r.reverse }, () => s.stackIperf(offload), k);
+  return { ...res, note: res.note ?? `${method}; stack TCPIP_OFFLOAD=${offload ? 1 : 0}` };
 }
 
 export const ADDRESSES = { client: CLI_ADDR, kernel: KERNEL_ADDR, stack: STACK_ADDR };

@@ -5,7 +5,7 @@
  * the CPU profile and, on request, a packet capture on the client's veth.
  *
  *   node dist/bench/profile.js [--dir k2s|s2k] [--offload on|off] [--loss P] [--seconds S]
- *       [--runs N] [--prof DIR] [--pcap FILE] [--pcap-packets N] [--kernel] [--top N]
+ *       [--runs N] [--prof DIR] [--pcap FILE] [--pcap-packets N] [--kernel] [--top N] [--tcp JSON]
  *
  *   --dir k2s        kernel -> stack (iperf3 -c; default); s2k: stack -> kernel (iperf3 -R)
  *   --offload off    TSO/GSO/GRO off on every device and TCPIP_OFFLOAD=0 (the "off" rows)
@@ -14,6 +14,7 @@
  *                    functions by self time (and by total time for the stack's own files)
  *   --pcap FILE      tcpdump on the client veth (headers only, first --pcap-packets frames)
  *   --kernel         the kernel's iperf3 server instead of our stack (the reference row)
+ *   --tcp JSON       TcpConfig overrides for the stack, e.g. '{"minRto":200,"defaultRecvBuffer":1048576}'
  *
  * Needs root, iperf3 and (for --loss on a kernel without netem) nft, like the suite.
  */
@@ -36,10 +37,12 @@ interface Opts {
   pcapPackets: number;
   kernel: boolean;
   top: number;
+  /** TcpConfig overrides for the stack (JSON), passed as TCPIP_BENCH_TCP. */
+  tcp: string | undefined;
 }
 
 function parse(argv: string[]): Opts {
-  const o: Opts = { dir: 'k2s', offload: true, loss: undefined, seconds: 10, runs: 1, prof: undefined, pcap: undefined, pcapPackets: 200_000, kernel: false, top: 30 };
+  const o: Opts = { dir: 'k2s', offload: true, loss: undefined, seconds: 10, runs: 1, prof: undefined, pcap: undefined, pcapPackets: 200_000, kernel: false, top: 30, tcp: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = (): string => {
@@ -60,6 +63,7 @@ function parse(argv: string[]): Opts {
     else if (a === '--pcap-packets') o.pcapPackets = Math.max(1, Number(v()));
     else if (a === '--kernel') o.kernel = true;
     else if (a === '--top') o.top = Number(v());
+    else if (a === '--tcp') o.tcp = v();
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -139,6 +143,7 @@ async function main(): Promise<number> {
         nodeArgs.push('--cpu-prof', '--cpu-prof-dir', o.prof);
       }
       const env = stackEnv({ netns: t.stk, tap: TAP, addrCidr: `${STACK_ADDR}/${PREFIX}`, mac: STACK_MAC, offload: o.offload });
+      if (o.tcp !== undefined) env['TCPIP_BENCH_TCP'] = o.tcp;
       server = procs.start(undefined, process.execPath, [...nodeArgs, join(root, 'dist/bench/iperf3-stack.js'), '5201'], { env });
     }
     await server.waitFor(/Server listening/, 15_000);

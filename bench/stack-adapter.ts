@@ -61,11 +61,16 @@ export function stackEnv(opts: { netns: string; tap: string; addrCidr: string; m
   };
 }
 
-/** In a child process started with stackEnv(): our stack as a `net`-like module, and its closer. */
+/**
+ * In a child process started with stackEnv(): our stack as a `net`-like module, and its closer.
+ * TCPIP_BENCH_TCP (JSON, e.g. '{"minRto":200}') overrides TcpConfig fields, for experiments
+ * (bench/profile.ts --tcp); the suite never sets it.
+ */
 export async function openStackNet(): Promise<{ net: NetLike; close: () => void; stats: () => unknown }> {
   const { openStackFromEnv } = await import('../src/stack.js');
   const { createNet } = await import('../src/socket/stream.js');
-  const stack = await openStackFromEnv();
+  const tcpJson = process.env['TCPIP_BENCH_TCP'];
+  const stack = await openStackFromEnv(tcpJson !== undefined && tcpJson !== '' ? { tcp: JSON.parse(tcpJson) as Record<string, unknown> } : {});
   return {
     net: createNet({ tcp: stack.tcp, clock: stack.clock, localAddr: stack.addr }) as unknown as NetLike,
     close: () => stack.close(),

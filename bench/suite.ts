@@ -157,6 +157,14 @@ async function main(): Promise<number> {
     const s = new C.Servers(ctx);
     servers = s;
     let lossMethod = '';
+    /** A loss step's `before`: 1% loss on the data direction (offloads off first for the .off rows). */
+    const loss =
+      (reverse: boolean, offloadsOffFirst = false): (() => void) =>
+      () => {
+        if (offloadsOffFirst) offloadsOff(t);
+        setLoss(t, undefined);
+        lossMethod = setLoss(t, 1, reverse ? 'to-cli' : 'to-stk');
+      };
     const on = 'offloads on (default)';
     const off = 'offloads off';
     const steps: Step[] = [
@@ -175,13 +183,21 @@ async function main(): Promise<number> {
       { id: 'idle.kernel', run: () => C.idleCase(ctx, s, 'kernel') },
       { id: 'idle.node', run: () => C.idleCase(ctx, s, 'node') },
       { id: 'idle.stack', run: () => C.idleCase(ctx, s, 'stack') },
-      { id: 'loss.k2k', before: () => void (lossMethod = setLoss(t, 1)), run: () => C.lossKernel(ctx, s, lossMethod) },
-      { id: 'loss.k2s', before: () => void (lossMethod = setLoss(t, 1)), run: () => C.lossStack(ctx, s, lossMethod) },
+      // Loss: the client's data lost on the way in (k2k, k2s), or the stk side's data on the
+      // way out (k2kr = kernel -> kernel with -R, s2k); the .off rows repeat them without offloads.
+      { id: 'loss.k2k', before: loss(false), run: () => C.lossKernel(ctx, s, lossMethod, { reverse: false, tag: 'on' }) },
+      { id: 'loss.k2s', before: loss(false), run: () => C.lossStack(ctx, s, lossMethod, { reverse: false, tag: 'on' }) },
+      { id: 'loss.k2kr', before: loss(true), run: () => C.lossKernel(ctx, s, lossMethod, { reverse: true, tag: 'on' }) },
+      { id: 'loss.s2k', before: loss(true), run: () => C.lossStack(ctx, s, lossMethod, { reverse: true, tag: 'on' }) },
       // Offloads go off once, after every default-offload case (there is no faithful "back on").
       { id: 'tput.k2k.off', before: () => (setLoss(t, undefined), offloadsOff(t)), run: () => C.kernelToKernel(ctx, s, 'off', off) },
       { id: 'tput.k2node.off', before: () => offloadsOff(t), run: () => C.kernelToNode(ctx, s, 'off', off) },
       { id: 'tput.k2s.off', before: () => offloadsOff(t), run: () => C.kernelToStack(ctx, s, 'off', off, false) },
       { id: 'tput.s2k.off', before: () => offloadsOff(t), run: () => C.kernelToStack(ctx, s, 'off', off, true) },
+      { id: 'loss.k2k.off', before: loss(false, true), run: () => C.lossKernel(ctx, s, lossMethod, { reverse: false, tag: 'off' }) },
+      { id: 'loss.k2s.off', before: loss(false, true), run: () => C.lossStack(ctx, s, lossMethod, { reverse: false, tag: 'off' }) },
+      { id: 'loss.k2kr.off', before: loss(true, true), run: () => C.lossKernel(ctx, s, lossMethod, { reverse: true, tag: 'off' }) },
+      { id: 'loss.s2k.off', before: loss(true, true), run: () => C.lossStack(ctx, s, lossMethod, { reverse: true, tag: 'off' }) },
     ];
     const chosen = steps.filter((st) => opts.only === undefined || opts.only.test(st.id));
     totalSteps = chosen.length;

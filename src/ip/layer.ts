@@ -10,9 +10,11 @@
  *
  * Send: transports build their datagram in `scratch`, which sits in the device's frame
  * buffer right after room for the IPv4 and link headers, so the header is written in
- * front in place. Too big without DF: fragmented (RFC 791 3.2). Datagrams to ourselves
- * (our address, 127/8) are delivered through a queue drained from a zero-delay timer,
- * never recursively.
+ * front in place. The frame buffer may change from one datagram to the next (on a TAP it
+ * is the next slot of the TX ring, see EthernetInterface.txFrame): `scratch` is read once
+ * per datagram, and send() writes the header into the frame that scratch came from. Too
+ * big without DF: fragmented (RFC 791 3.2). Datagrams to ourselves (our address, 127/8)
+ * are delivered through a queue drained from a zero-delay timer, never recursively.
  *
  * Counters follow Linux /proc/net/snmp (Ip:, Icmp:) and /proc/net/netstat (IpExt:); see
  * mib.ts for the identities they obey.
@@ -53,7 +55,8 @@ import { PmtuCache, PMTU_EXPIRES_MS } from './pmtu.js';
 import { ICMP_RATE_BURST, ICMP_RATE_PER_SEC, TokenBucket } from './ratelimit.js';
 import { Reassembler, type ReassemblyOptions } from './reassembly.js';
 import { isLoopback, isMulticast, isThisNetwork, Ipv4Route, LIMITED_BROADCAST } from './route.js';
-import { IpProto, ipToString, type IpOffloads, type IpProtocolHandler, type IpRxInfo, type IpSender, type IpSendOptions } from './types.js';
+import { RxViews } from './rx-views.js';
+import { IpProto, ipToString, type IpOffloads, type IpProtocolHandler, type IpSender, type IpSendOptions } from './types.js';
 
 export { ICMP_COUNTERS, IP_COUNTERS };
 
@@ -106,7 +109,6 @@ const TCP_OFF_DATA_OFFSET = 12;
 
 export class Ipv4Layer implements IpSender, Ipv4Receiver {
   readonly route: Ipv4Route;
-  readonly scratch: Uint8Array;
   readonly clock: Clock;
   readonly ipStats = counters(IP_COUNTERS);
   readonly icmpStats = counters(ICMP_COUNTERS);
@@ -134,6 +136,14 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
   private readonly txo: TxOffload = { csumStart: IPV4_HEADER_LEN, csumOffset: 0, gsoSize: 0 };
   private nextId: number;
   private fragBuf: Uint8Array | undefined;
+  /** A copy of the datagram being fragmented (the frame buffer is reused by each fragment's send). */
+  private fragSrc: Uint8Array | undefined;
+  /** The device frame the current datagram is built in, and its scratch view (see `scratch`). */
+  private frame: Uint8Array;
+  private scratchView: Uint8Array;
+  /** Scratch views of the frame buffers seen so far (a TAP lends a fixed set of ring slots). */
+  private readonly scratchViews = new WeakMap<Uint8Array, Uint8Array>();
+  private readonly scratchOffset: number;
   private loopQueue: Uint8Array[] = [];
   private readonly loopTimer: Timer;
 
@@ -149,7 +159,9 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
     this.echoIgnoreBroadcasts = o.echoIgnoreBroadcasts ?? true;
     this.loopbackQueueMax = o.loopbackQueueMax ?? 1000;
     this.acceptUnicastInLinkBroadcast = o.acceptUnicastInLinkBroadcast ?? false;
-    this.scratch = this.device.txFrame.subarray(this.device.headroom + IPV4_HEADER_LEN);
+    this.scratchOffset = this.device.headroom + IPV4_HEADER_LEN;
+    this.frame = this.device.txFrame;
+    this.scratchView = this.frame.subarray(this.scratchOffset);
     this.nextId = this.rng.nextU32() & 0xffff;
     this.pmtu = new PmtuCache(o.pmtuExpiresMs ?? PMTU_EXPIRES_MS);
     this.icmpBucket = new TokenBucket(o.icmpRatePerSec ?? ICMP_RATE_PER_SEC, o.icmpRateBurst ?? ICMP_RATE_BURST, this.clock.now());
@@ -166,6 +178,24 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
 
   get localAddr(): number {
     return this.route.addr;
+  }
+
+  /**
+   * IpSender: where to build the next datagram (after room for the IPv4 and link headers
+   * in the device's frame buffer). Valid until the next send(); read it for every datagram.
+   */
+  get scratch(): Uint8Array {
+    const f = this.device.txFrame;
+    if (f !== this.frame) {
+      this.frame = f;
+      let v = this.scratchViews.get(f);
+      if (v === undefined) {
+        v = f.subarray(this.scratchOffset);
+        this.scratchViews.set(f, v);
+      }
+      this.scratchView = v;
+    }
+    return this.scratchView;
   }
 
   /** IpSender: the device's checksum and segmentation offloads (undefined: none). */
@@ -225,7 +255,7 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
       return 'ENETDOWN';
     }
     const total = IPV4_HEADER_LEN + len;
-    if (!(len >= 0 && len <= this.scratch.length && total <= IPV4_MAX_DATAGRAM)) {
+    if (!(len >= 0 && len <= this.scratchView.length && total <= IPV4_MAX_DATAGRAM)) {
       s.OutDiscards++;
       return 'EMSGSIZE';
     }
@@ -260,7 +290,7 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
       if (gso > 0 && total > mtu) {
         // TSO: one datagram larger than the path MTU, cut by the device into segments of
         // `gso` payload octets behind copies of our headers; each of those must fit the MTU.
-        const seg = IPV4_HEADER_LEN + (this.scratch[TCP_OFF_DATA_OFFSET]! >>> 4) * 4 + gso;
+        const seg = IPV4_HEADER_LEN + (this.scratchView[TCP_OFF_DATA_OFFSET]! >>> 4) * 4 + gso;
         if (seg > mtu) {
           s.FragFails++;
           s.OutDiscards++;
@@ -271,7 +301,7 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
       }
     }
     if (total <= mtu || offload?.gsoSize) {
-      emitIpv4Header(this.device.txFrame, this.device.headroom, h);
+      emitIpv4Header(this.frame, this.device.headroom, h);
       const err = this.device.sendIpv4(nextHop, total, offload);
       if (err === 'EAGAIN') {
         // The device turned the offload down (next hop not resolved): nothing was sent,
@@ -316,13 +346,16 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
     const h = this.hdr;
     const maxData = (mtu - IPV4_HEADER_LEN) & ~7;
     const buf = (this.fragBuf ??= new Uint8Array(Math.max(this.device.mtu, mtu)));
+    // Each fragment is sent as a copy, which may take the frame buffer the datagram is in.
+    const src = (this.fragSrc ??= new Uint8Array(IPV4_MAX_DATAGRAM));
+    src.set(this.scratchView.subarray(0, len));
     for (let off = 0; off < len; off += maxData) {
       const n = Math.min(maxData, len - off);
       h.totalLength = IPV4_HEADER_LEN + n;
       h.fragmentOffset = off;
       h.moreFragments = off + n < len;
       emitIpv4Header(buf, 0, h);
-      buf.set(this.scratch.subarray(off, off + n), IPV4_HEADER_LEN);
+      buf.set(src.subarray(off, off + n), IPV4_HEADER_LEN);
       const err = this.device.sendIpv4Copy(nextHop, buf.subarray(0, IPV4_HEADER_LEN + n));
       if (err !== undefined) {
         s.FragFails++;
@@ -344,7 +377,7 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
     }
     const d = new Uint8Array(IPV4_HEADER_LEN + len);
     emitIpv4Header(d, 0, this.hdr);
-    d.set(this.scratch.subarray(0, len), IPV4_HEADER_LEN);
+    d.set(this.scratchView.subarray(0, len), IPV4_HEADER_LEN);
     this.loopQueue.push(d);
     if (this.loopTimer.deadline === undefined) this.loopTimer.arm(this.clock.now());
     return undefined;
@@ -727,54 +760,4 @@ export class Ipv4Layer implements IpSender, Ipv4Receiver {
   private log(layer: 'ip' | 'icmp', msg: string): void {
     this.logger.log(layer, msg);
   }
-}
-
-/**
- * The IpRxInfo handed to transports: plain fields, and the whole datagram as a getter
- * that makes its view only when a transport asks (most never do), so delivering a
- * padded frame allocates no extra view.
- */
-class RxInfo implements IpRxInfo {
-  src = 0;
-  dst = 0;
-  ttl = 0;
-  tos = 0;
-  // ECMAScript private fields, not TypeScript `private`: `{ ...info }` in a transport
-  // (copying the facts) must see only the IpRxInfo fields.
-  #packet: Ipv4Packet | undefined = undefined;
-  readonly #empty = new Uint8Array(0);
-  #checksumVerified = false;
-
-  /** Valid during the delivery only (a copy of the facts leaves it out, like `datagram`). */
-  get checksumVerified(): boolean {
-    return this.#checksumVerified;
-  }
-
-  set checksumVerified(v: boolean) {
-    this.#checksumVerified = v;
-  }
-
-  get datagram(): Uint8Array {
-    return this.#packet === undefined ? this.#empty : this.#packet.datagram;
-  }
-
-  /** The datagram being delivered; undefined outside a delivery. */
-  set packet(p: Ipv4Packet | undefined) {
-    this.#packet = p;
-  }
-}
-
-/** The views and per-datagram flags one receive uses. */
-class RxViews {
-  readonly rx = new Ipv4Packet();
-  readonly whole = new Ipv4Packet();
-  readonly quoted = new Ipv4Packet();
-  readonly icmp = new IcmpPacket();
-  readonly info = new RxInfo();
-  /** The destination is an IP broadcast address. */
-  broadcast = false;
-  /** No ICMP error may answer this datagram: IP broadcast, or a link-layer broadcast (RFC 1122 3.2.2). */
-  quiet = false;
-  /** RxFlag bits the link gave with the datagram. */
-  rxFlags = 0;
 }

@@ -16,6 +16,12 @@ export interface Iperf3Conn {
   /** 'data' (chunk), 'drain', 'end', 'close', 'error' (Error), as on a Node stream. */
   on(event: string, listener: (...args: any[]) => void): unknown;
   setNoDelay?(noDelay?: boolean): unknown;
+  /**
+   * Read into a reused buffer instead of 'data' chunks (our stack's TcpSocket.setOnRead, Node's
+   * `onread`): `callback` gets the byte count of every read. Optional: without it the server
+   * counts 'data' events. Data that already came as 'data' is not repeated here.
+   */
+  setOnRead?(o: { buffer: Uint8Array; callback: (nread: number, buf: Uint8Array) => boolean | void }): unknown;
   readonly remoteAddress?: string | undefined;
   readonly remotePort?: number | undefined;
   readonly localAddress?: string | undefined;

@@ -4,7 +4,9 @@
  *
  * Transmit: IPv4 builds its datagram in place in `txFrame` at `headroom` (14); sendIpv4()
  * writes the Ethernet header in front and hands the frame to the link, or leaves a COPY
- * with the ARP cache while the next hop resolves.
+ * with the ARP cache while the next hop resolves. On a link that lends its transmit slots
+ * (TxBufferLink below; TapLink does) `txFrame` IS the next slot of the TAP's TX ring: the
+ * datagram is built where write() sends it from, and no copy is made on the way down.
  * Receive: frames for our MAC or broadcast (anything, when promiscuous) are dispatched by
  * EtherType: IPv4 up to the Ipv4Receiver (flagged when not unicast to our MAC, for RFC 1122
  * 3.2.2 and 3.3.6), ARP to the cache, everything else counted and dropped. Every frame in
@@ -96,11 +98,31 @@ const TCP_OFF_DATA_OFFSET = 12;
 /** Largest datagram handed to the kernel to segment: IPv4's total length limit (a TAP takes 64 KB GSO frames). */
 const TSO_MAX_DATAGRAM = MAX_DATAGRAM;
 
+/**
+ * A Link that lends its next transmit slot, so a frame is built where the driver sends it
+ * from (no copy; TapLink lends its TX ring slots). txBuffer() returns the slot's frame area
+ * (at least 14 + 65535 bytes), the same slot until sendTxBuffer(len) queues its first `len`
+ * bytes or a send() takes the slot for another frame (whatever was built there is then
+ * lost); undefined when the queue is full even after a flush, or the link cannot lend
+ * (closed, small slots).
+ */
+export interface TxBufferLink extends Link {
+  txBuffer(): Uint8Array | undefined;
+  /** Queue the frame built in the lent slot (with offload metadata on an OffloadLink). */
+  sendTxBuffer(len: number, vnet?: VnetHeader): boolean;
+}
+
+/** The link as a TxBufferLink, when it is one. */
+export function asTxBufferLink(link: Link): TxBufferLink | undefined {
+  return typeof (link as Partial<TxBufferLink>).txBuffer === 'function' ? (link as TxBufferLink) : undefined;
+}
+
 export class EthernetInterface implements NetDevice, LinkReceiver, OffloadReceiver, ArpHost {
   readonly mtu: number;
   readonly mac: Uint8Array;
   readonly headroom = ETH_HEADER_LEN;
-  readonly txFrame = new Uint8Array(ETH_HEADER_LEN + MAX_DATAGRAM);
+  /** Our own transmit buffer, for links that lend no slot (and when the TAP's ring is full). */
+  private readonly ownTxFrame = new Uint8Array(ETH_HEADER_LEN + MAX_DATAGRAM);
   readonly arp: ArpCache;
   readonly counters = counters(INTERFACE_COUNTERS);
   /** Frames built outside txFrame: sendIpv4Copy() and datagrams released by ARP. */
@@ -117,6 +139,10 @@ export class EthernetInterface implements NetDevice, LinkReceiver, OffloadReceiv
   private readonly deviceOffloads: DeviceOffloads | undefined;
   /** Metadata for the frame being sent (reused). */
   private readonly txVnet = new VnetHeader();
+  /** The link, when it lends transmit slots to build frames in (zero-copy TX). */
+  private readonly zlink: TxBufferLink | undefined;
+  /** What the last read of `txFrame` returned: where the datagram for sendIpv4() is built. */
+  private curTx: Uint8Array;
   private ip = 0;
   private started = false;
   private closed = false;
@@ -131,9 +157,11 @@ export class EthernetInterface implements NetDevice, LinkReceiver, OffloadReceiv
     this.promiscuous = opts.promiscuous ?? false;
     this.arp = new ArpCache(this, opts.clock, this.mac, opts.arpOptions, this.logger);
     // Our source MAC never changes: write it once into both transmit buffers.
-    copyMac(this.txFrame, ETH_OFF_SRC, this.mac);
+    copyMac(this.ownTxFrame, ETH_OFF_SRC, this.mac);
     copyMac(this.copyFrame, ETH_OFF_SRC, this.mac);
-    this.txViews = new PrefixViews(this.txFrame);
+    this.txViews = new PrefixViews(this.ownTxFrame);
+    this.curTx = this.ownTxFrame;
+    this.zlink = asTxBufferLink(this.link);
     this.copyViews = new PrefixViews(this.copyFrame);
     this.link.setReceiver(this);
     const ol = opts.offload === false ? undefined : asOffloadLink(this.link);
@@ -193,8 +221,30 @@ export class EthernetInterface implements NetDevice, LinkReceiver, OffloadReceiv
 
   // ---- NetDevice: transmit ----
 
+  /**
+   * NetDevice: the buffer to build the next outgoing frame in. On a TxBufferLink, the
+   * link's next transmit slot (the same one until a frame is sent); else our own buffer.
+   * Read it once per datagram: sendIpv4() sends from what the last read returned.
+   */
+  get txFrame(): Uint8Array {
+    this.curTx = (this.closed ? undefined : this.zlink?.txBuffer()) ?? this.ownTxFrame;
+    return this.curTx;
+  }
+
   sendIpv4(nextHop: number, len: number, offload?: TxOffload): ErrnoName | undefined {
-    return this.sendFrom(this.txFrame, this.txViews, nextHop, len, offload);
+    const buf = this.curTx;
+    if (buf === this.ownTxFrame) return this.sendFrom(buf, this.txViews, nextHop, len, offload);
+    // Built in a slot the link lent: still lent unless another frame was sent meanwhile
+    // (which took the slot and what was built in it).
+    const lent = this.closed ? undefined : this.zlink!.txBuffer();
+    if (lent === undefined || lent.buffer !== buf.buffer || lent.byteOffset !== buf.byteOffset) {
+      this.curTx = this.ownTxFrame;
+      this.counters.txDropNoBuffer++;
+      if (this.logger.enabled('eth')) this.logger.log('eth', `tx drop: the ${len}-byte datagram's transmit slot was taken by another frame`);
+      return 'ENOBUFS';
+    }
+    copyMac(buf, ETH_OFF_SRC, this.mac);
+    return this.sendFrom(buf, undefined, nextHop, len, offload);
   }
 
   sendIpv4Copy(nextHop: number, datagram: Uint8Array): ErrnoName | undefined {
@@ -203,7 +253,8 @@ export class EthernetInterface implements NetDevice, LinkReceiver, OffloadReceiv
     return this.sendFrom(this.copyFrame, this.copyViews, nextHop, datagram.length);
   }
 
-  private sendFrom(buf: Uint8Array, views: PrefixViews, nextHop: number, len: number, offload?: TxOffload): ErrnoName | undefined {
+  /** Address and send the datagram at buf[14, 14 + len); `views` undefined: buf is a slot the link lent. */
+  private sendFrom(buf: Uint8Array, views: PrefixViews | undefined, nextHop: number, len: number, offload?: TxOffload): ErrnoName | undefined {
     if (len > MAX_DATAGRAM || len < 0) return this.tooBig(len);
     if (this.closed) {
       this.counters.txDropDown++;
@@ -229,7 +280,14 @@ export class EthernetInterface implements NetDevice, LinkReceiver, OffloadReceiv
           this.counters.txOffloadDeferred++;
           return 'EAGAIN';
         }
-        const err = this.arp.enqueue(nextHop, buf.subarray(ETH_HEADER_LEN, ETH_HEADER_LEN + len));
+        let dgram = buf.subarray(ETH_HEADER_LEN, ETH_HEADER_LEN + len);
+        if (views === undefined) {
+          // In a lent slot: copy it out first. The ARP request goes out through the link,
+          // which takes that slot, and the cache may send it before it makes its copy.
+          this.copyFrame.set(dgram, ETH_HEADER_LEN);
+          dgram = this.copyFrame.subarray(ETH_HEADER_LEN, ETH_HEADER_LEN + len);
+        }
+        const err = this.arp.enqueue(nextHop, dgram);
         if (err === undefined) this.counters.txQueued++;
         else if (err === 'EHOSTUNREACH') this.counters.txDropUnreachable++;
         else this.counters.txDropNoBuffer++;
@@ -238,7 +296,23 @@ export class EthernetInterface implements NetDevice, LinkReceiver, OffloadReceiv
       copyMac(buf, ETH_OFF_DST, mac);
     }
     writeU16(buf, ETH_OFF_TYPE, EtherType.IPv4);
-    return this.transmit(views.get(ETH_HEADER_LEN + len), offload === undefined ? undefined : this.vnetFor(buf, offload));
+    const vnet = offload === undefined ? undefined : this.vnetFor(buf, offload);
+    if (views === undefined) return this.transmitLent(buf, ETH_HEADER_LEN + len, vnet);
+    return this.transmit(views.get(ETH_HEADER_LEN + len), vnet);
+  }
+
+  /** transmit() for a frame built in the slot the link lent (buf): published in place. */
+  private transmitLent(buf: Uint8Array, frameLen: number, vnet: VnetHeader | undefined): ErrnoName | undefined {
+    this.pcap?.write(buf.subarray(0, frameLen));
+    this.curTx = this.ownTxFrame;
+    if (!this.zlink!.sendTxBuffer(frameLen, vnet)) {
+      this.counters.txDropLink++;
+      if (this.logger.enabled('eth')) this.logger.log('eth', `tx drop: link refused a ${frameLen}-byte frame`);
+      return 'ENOBUFS';
+    }
+    this.counters.txFrames++;
+    this.counters.txBytes += frameLen;
+    return undefined;
   }
 
   /**

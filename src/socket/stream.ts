@@ -37,9 +37,24 @@ export interface AddressInfo {
   port: number;
 }
 
+/**
+ * Node's `onread` (net.Socket option): received data is copied into one reusable buffer and
+ * handed to `callback` instead of flowing through the stream as new Buffers ('data' is not
+ * emitted for it); 'end', 'error' and 'close' come as usual. The callback returning false
+ * pauses the socket (resume() continues). No Buffer is allocated per read.
+ */
+export interface OnRead {
+  /** The buffer data is read into, or a function returning one for each read. */
+  buffer: Uint8Array | (() => Uint8Array);
+  /** Called for every chunk: the byte count and the buffer holding them (valid until the next read). */
+  callback: (nread: number, buf: Uint8Array) => boolean | void;
+}
+
 export interface TcpSocketOptions {
   /** Keep our side writable after the peer's FIN (default false: end() follows, like Node). */
   allowHalfOpen?: boolean;
+  /** Read into a reusable buffer (see OnRead). On a server: every accepted socket. */
+  onread?: OnRead;
   /** Stream buffer high-water marks (default 16 KiB each, like net.Socket). */
   readableHighWaterMark?: number;
   writableHighWaterMark?: number;
@@ -128,6 +143,8 @@ export class TcpSocket extends Duplex {
   private conn: TcpConnection | undefined = undefined;
   private reading = false;
   private eofPushed = false;
+  /** onread mode (see OnRead), or undefined for the stream's own reads. */
+  private onread: OnRead | undefined = undefined;
   /** Chunks handed to _write/_writev that the TCP send buffer has not fully taken yet. */
   private pendingChunks: readonly Uint8Array[] = NO_CHUNKS;
   /** The chunk being handed over, and how much of it TCP took. */
@@ -158,6 +175,21 @@ export class TcpSocket extends Duplex {
       decodeStrings: true,
     });
     this.ctx = ctx;
+    if (opts.onread !== undefined) this.setOnRead(opts.onread);
+  }
+
+  /**
+   * Switch to (or, with undefined, back from) onread mode (see OnRead) — also on a socket a
+   * server accepted, whose reads Node's `onread` cannot reach. Data already in the stream's
+   * buffer still comes as 'data'. The socket starts flowing if nothing paused it.
+   */
+  setOnRead(o: OnRead | undefined): this {
+    this.onread = o;
+    if (o !== undefined) {
+      if (this.readableFlowing === null) this.resume();
+      process.nextTick(() => this.onTcpReadable());
+    }
+    return this;
   }
 
   // Names come from the connection when it exists (getters, like net.Socket's): nothing per socket.
@@ -177,9 +209,9 @@ export class TcpSocket extends Duplex {
     return this.conn?.localPort;
   }
 
-  /** @internal (SocketEvents) Data, EOF or CLOSED: pull what the stream wants. */
+  /** @internal (SocketEvents) Data, EOF or CLOSED: pull what the stream (or onread) wants. */
   onTcpReadable(): void {
-    if (this.reading) this.pull();
+    if (this.onread !== undefined ? !this.isPaused() && !this.connecting : this.reading) this.pull();
   }
 
   /** @internal (SocketEvents) Send-buffer space: hand over pending chunks. */
@@ -271,6 +303,10 @@ export class TcpSocket extends Duplex {
   private pull(): void {
     const conn = this.conn;
     if (conn === undefined || this.eofPushed) return;
+    if (this.onread !== undefined) {
+      this.pullInto(conn, this.onread);
+      return;
+    }
     while (this.reading) {
       const n = conn.readableLength;
       if (n > 0) {
@@ -280,6 +316,34 @@ export class TcpSocket extends Duplex {
         this.bytesRead += got;
         this.touch();
         this.reading = this.push(got === buf.length ? buf : buf.subarray(0, got));
+        continue;
+      }
+      if (conn.eof || conn.state === 'CLOSED') {
+        this.eofPushed = true;
+        this.reading = false;
+        this.push(null);
+      }
+      break;
+    }
+  }
+
+  /** onread mode reads outside the stream machinery: resuming must start a read itself. */
+  override resume(): this {
+    super.resume();
+    if (this.onread !== undefined) process.nextTick(() => this.onTcpReadable());
+    return this;
+  }
+
+  /** onread mode: read into the caller's buffer and call back, until empty, paused or EOF. */
+  private pullInto(conn: TcpConnection, o: OnRead): void {
+    while (!this.isPaused() && this.onread === o) {
+      if (conn.readableLength > 0) {
+        const buf = typeof o.buffer === 'function' ? o.buffer() : o.buffer;
+        const got = conn.read(buf);
+        if (got <= 0) break;
+        this.bytesRead += got;
+        this.touch();
+        if (o.callback(got, buf) === false) this.pause();
         continue;
       }
       if (conn.eof || conn.state === 'CLOSED') {

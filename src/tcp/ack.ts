@@ -42,7 +42,7 @@ export function processAck(c: Connection, seg: Segment): boolean {
   }
   // Any acceptable ACK shows the peer is alive: unanswered probes start over (Linux tcp_ack).
   c.probesOut = 0;
-  const wnd = seg.window * 2 ** c.sndWscale;
+  const wnd = seg.window << c.sndWscale; // scale <= 14: fits in 31 bits
   const acked = seqGt(ack, c.sndUna) ? seqDiff(ack, c.sndUna) : 0;
   // RFC 5681 section 2, DUPLICATE ACKNOWLEDGMENT: outstanding data, no data, no SYN/FIN,
   // "the acknowledgment number is equal to the greatest acknowledgment received" (SEG.ACK =
@@ -101,7 +101,7 @@ function newDataAcked(c: Connection, seg: Segment, ack: Seq): void {
     }
   } else if (c.rtxMode !== 'persist') {
     // RFC 6298 5.3: "When an ACK is received that acknowledges new data, restart the retransmission timer".
-    armRtx(c);
+    armRtx(c, now);
   }
   if (c.wantWritable && sb !== undefined && sb.free >= sb.capacity >>> 1) {
     c.wantWritable = false;

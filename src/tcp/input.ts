@@ -101,8 +101,7 @@ function synchronizedArrives(c: Connection, seg: Segment): void {
       }
       // RFC 2883: a complete duplicate is reported as a D-SACK block.
       if (c.sackOk && seg.payload.length > 0 && seqLe(seg.end, c.rcvNxt)) {
-        c.dsackStart = seg.seq;
-        c.dsackEnd = seqAdd(seg.seq, seg.payload.length);
+        noteDsack(c, seg.seq, seqAdd(seg.seq, seg.payload.length));
       }
       // "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>" ... "After sending the acknowledgment, drop the
       // unacceptable segment and return."
@@ -278,8 +277,7 @@ export function receiveText(c: Connection, dataSeq: Seq, payload: Uint8Array, fi
   } else if (payload.length > 0) {
     // Entirely old data (a retransmission): RFC 5681 4.2, ACK it at once (a duplicate ACK).
     if (c.sackOk && seqLt(dataSeq, c.rcvNxt)) {
-      c.dsackStart = dataSeq;
-      c.dsackEnd = seqLt(finSeq, c.rcvNxt) ? finSeq : c.rcvNxt;
+      noteDsack(c, dataSeq, seqLt(finSeq, c.rcvNxt) ? finSeq : c.rcvNxt);
     }
     c.ackSoon();
   }
@@ -303,12 +301,14 @@ function receiveData(c: Connection, sq: Seq, data: Uint8Array, segLen: number): 
   if (seen > c.rcvMssEst) c.rcvMssEst = seen;
   const inOrder = sq === rb.rcvNxt;
   const hadHoles = rb.outOfOrderBytes > 0;
+  const ranges = rb.rangeCount;
   const adv = rb.write(sq, data);
+  let dsack = false;
   if (c.sackOk) {
     const d = rb.dsackBlock();
     if (d !== undefined) {
-      c.dsackStart = d.start;
-      c.dsackEnd = d.end;
+      noteDsack(c, d.start, d.end);
+      dsack = true;
     }
   }
   if (adv > 0) {
@@ -318,10 +318,19 @@ function receiveData(c: Connection, sq: Seq, data: Uint8Array, segLen: number): 
     else c.raise(Ev.READABLE);
   }
   if (!inOrder) {
-    // RFC 5681 4.2: "A TCP receiver SHOULD send an immediate duplicate ACK when an out-of-order
-    // segment arrives" (one per segment, so the sender can count them).
     c.ctx.counters.TCPOFOQueue++;
-    sendAckNow(c);
+    // RFC 5681 4.2: "A TCP receiver SHOULD send an immediate duplicate ACK when an out-of-order
+    // segment arrives" — one per segment, so that a sender can count them (RFC 5681 3.2). A
+    // SACK sender does not count: it reads the SACK blocks (RFC 6675 IsLost), so with SACK
+    // (like Linux's SACK compression, tcp_comp_sack, which sends 3 and then one per 1 ms or
+    // 44 segments) the ACKs of one receive batch are coalesced: a segment that opens a new
+    // SACK block, or carries a D-SACK, is ACKed at once, so every block is reported first in
+    // an ACK of its own (RFC 2018 4); segments that only extend a block are ACKed once at
+    // the end of the batch, with the newest blocks. Without it every out-of-order segment
+    // costs an ACK, which under loss costs more than the data (the sender's ACK processing
+    // runs in our write()s on a TAP).
+    if (!c.sackOk || dsack || rb.rangeCount > ranges) sendAckNow(c);
+    else c.ackSoon();
     return;
   }
   if (hadHoles) {
@@ -340,6 +349,18 @@ function receiveData(c: Connection, sq: Seq, data: Uint8Array, segLen: number): 
   } else if (c.delackTimer.deadline === undefined) {
     c.delackTimer.arm(c.ctx.clock.now() + cfg.delayedAckMs);
   }
+}
+
+/**
+ * Record a D-SACK block (RFC 2883) for the next ACK. ACKs are coalesced per receive batch,
+ * but every duplicate must be reported (a Linux sender undoes a needless cwnd reduction
+ * only once each spurious retransmission was D-SACKed): a different block still waiting
+ * for its ACK goes out first.
+ */
+function noteDsack(c: Connection, start: Seq, end: Seq): void {
+  if (c.dsackStart !== c.dsackEnd && (c.dsackStart !== start || c.dsackEnd !== end)) sendAckNow(c);
+  c.dsackStart = start;
+  c.dsackEnd = end;
 }
 
 /** shutdown('rd'): received data is acknowledged and thrown away. */

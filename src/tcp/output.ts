@@ -55,8 +55,9 @@ export function windowField(c: Connection): number {
   const cur = Math.max(0, seqDiff(c.rcvAdv, c.rcvNxt));
   let wnd = cur;
   if (free > cur && free - cur >= swsStep(c)) wnd = free;
+  // Shifts, not `2 ** ws` (a Math.pow call): scales are at most 14, so 0xffff << 14 fits.
   const ws = c.rcvWscale;
-  const unit = 2 ** ws;
+  const unit = 1 << ws;
   let field = Math.floor(wnd / unit);
   if (field * unit < cur) field = Math.ceil(cur / unit);
   if (field > 0xffff) field = 0xffff;
@@ -68,7 +69,7 @@ export function windowField(c: Connection): number {
 /** What the buffer could take now, capped to what the window field can express. */
 function freeWindow(c: Connection): number {
   const free = c.rcvBuf ? c.rcvBuf.window : c.rcvCapacity;
-  return Math.min(free, 0xffff * 2 ** c.rcvWscale);
+  return Math.min(free, 0xffff << c.rcvWscale);
 }
 
 /** RFC 1122 4.2.3.3: min(Fr * RCV.BUFF, Eff.snd.MSS) with Fr = 1/2. */
@@ -265,7 +266,7 @@ export function sendSegment(c: Connection, start: Seq, len: number, fin: boolean
   }
   if (fin) c.finSent = true;
   if (len > 0) c.lastDataSent = now;
-  if (c.rtxMode !== 'rtx') armRtx(c);
+  if (c.rtxMode !== 'rtx') armRtx(c, now);
   return end;
 }
 
@@ -286,8 +287,8 @@ export function retransmit(c: Connection, start: Seq, maxLen: number): Seq {
  * only moves `rtxDeadline`; the Timer itself is re-armed when it fires early (Linux-like
  * lazy re-arming), so the timer heap is not touched per ACK.
  */
-export function armRtx(c: Connection): void {
-  const d = c.ctx.clock.now() + c.rtt.rto;
+export function armRtx(c: Connection, now = c.ctx.clock.now()): void {
+  const d = now + c.rtt.rto;
   const wasRtx = c.rtxMode === 'rtx';
   c.rtxMode = 'rtx';
   c.rtxDeadline = d;

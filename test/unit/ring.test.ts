@@ -183,4 +183,41 @@ describe('FrameRing producer/consumer', () => {
     new DataView(ring.buffer).setUint32(192, 0xffffffff, true);
     expect(ring.peek()!.length).toBe(60);
   });
+
+  it('reserveIndex(): the next slot by index, the same until commit(); full is -1 and not counted', () => {
+    const ring = FrameRing.create({ slots: 2, slotSize: 64 });
+    const i = ring.reserveIndex();
+    expect(i).toBe(0);
+    expect(ring.reserved).toBe(true);
+    expect(ring.reserveIndex()).toBe(0);
+    const off = ring.dataOffset(i);
+    expect(off).toBe(192 + 4);
+    ring.bytes.set([7, 8, 9], off);
+    expect(ring.commit(3)).toBe(true);
+    expect(ring.reserved).toBe(false);
+    expect(ring.reserveIndex()).toBe(1);
+    expect(ring.commit(1)).toBe(true);
+    expect(ring.reserveIndex()).toBe(-1);
+    expect(ring.fullCount).toBe(0);
+    expect(ring.peek()).toEqual(Uint8Array.of(7, 8, 9));
+  });
+
+  it('push() takes a slot handed out by reserve(): the reservation is void, a later commit() publishes nothing', () => {
+    const ring = FrameRing.create({ slots: 4, slotSize: 64 });
+    expect(ring.reserveIndex()).toBe(0);
+    expect(ring.push(Uint8Array.of(1, 2))).toBe(true);
+    expect(ring.reserved).toBe(false);
+    expect(ring.commit(5)).toBe(false);
+    expect(ring.size()).toBe(1);
+    expect(ring.peek()).toEqual(Uint8Array.of(1, 2));
+  });
+
+  it('shared: false allocates a plain ArrayBuffer with the same layout (attach() accepts it)', () => {
+    const ring = FrameRing.create({ slots: 4, slotSize: 64, shared: false });
+    expect(ring.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(FrameRing.create({ slots: 4, slotSize: 64 }).buffer).toBeInstanceOf(SharedArrayBuffer);
+    ring.push(Uint8Array.of(4, 5, 6));
+    const other = FrameRing.attach(ring.buffer);
+    expect(other.peek()).toEqual(Uint8Array.of(4, 5, 6));
+  });
 });
