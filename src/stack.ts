@@ -4,6 +4,7 @@
  * randomness from here, so the same Stack runs on a TAP in real time or inside a
  * SimNetwork on virtual time.
  */
+import { existsSync } from 'node:fs';
 import type { Clock } from './core/clock.js';
 import { RealClock } from './core/clock.js';
 import type { Logger } from './core/log.js';
@@ -139,6 +140,9 @@ function wallOffset(clock: Clock): number {
   return clock instanceof RealClock ? Date.now() - clock.now() : 0;
 }
 
+/** The namespace `tcpip net up` creates (src/cli/net.ts); openStackFromEnv uses it when TCPIP_NETNS is unset. */
+export const DEFAULT_NETNS = 'tcpip';
+
 /** The configuration contract (README): environment variables read by `tcpip up`, the examples and the demo. */
 export interface EnvConfig {
   tap: string;
@@ -173,8 +177,21 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
 export async function openStackFromEnv(overrides: Partial<StackOptions> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Stack> {
   const cfg = configFromEnv(env);
   const { TapLink } = await import('./link/tap.js');
-  const { netnsPath } = await import('./cli/netns.js');
-  const link = TapLink.open({ name: cfg.tap, offload: cfg.offload, ...(cfg.netns !== undefined ? { netns: netnsPath(cfg.netns) } : {}) });
+  const { netnsExists, netnsPath } = await import('./cli/netns.js');
+  let netns = cfg.netns;
+  // Without TCPIP_NETNS, attach to an existing TAP of this namespace, else use the namespace
+  // `tcpip net up` made. Never create a TAP in the current (usually the host's) namespace
+  // unless asked to with TCPIP_CREATE_TAP=1: a demo must not add interfaces to the host.
+  if (netns === undefined && !existsSync(`/sys/class/net/${cfg.tap}`)) {
+    if (netnsExists(DEFAULT_NETNS)) netns = DEFAULT_NETNS;
+    else if (env['TCPIP_CREATE_TAP'] !== '1') {
+      throw new StackError(
+        'ENODEV',
+        `TAP ${cfg.tap} does not exist in this network namespace and TCPIP_NETNS is not set: run 'tcpip net up' first (namespace '${DEFAULT_NETNS}'), set TCPIP_NETNS=<namespace>, or set TCPIP_CREATE_TAP=1 to create the TAP here`,
+      );
+    }
+  }
+  const link = TapLink.open({ name: cfg.tap, offload: cfg.offload, ...(netns !== undefined ? { netns: netnsPath(netns) } : {}) });
   const clock = new RealClock();
   return new Stack({
     link,

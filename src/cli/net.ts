@@ -9,7 +9,7 @@ import { parseCidr, prefixMask } from '../ip/route.js';
 import { ipToString } from '../ip/types.js';
 import { createNetns, deleteNetns, ipIn, netnsExists } from './netns.js';
 
-export const DEFAULT_NETNS = 'tcpip';
+export { DEFAULT_NETNS } from '../stack.js';
 
 export interface NetPlan {
   netns: string;
