@@ -56,7 +56,7 @@ export function processAck(c: Connection, seg: Segment): boolean {
     wnd === c.sndWnd;
   const inFlight = c.flightSize();
   if (acked > 0) newDataAcked(c, seg, ack);
-  if (c.scoreboard !== undefined) updateScoreboard(c, seg, acked > 0);
+  const dsack = c.scoreboard !== undefined ? updateScoreboard(c, seg, acked > 0) : false;
   // RFC 9293: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
   // (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)), set SND.WND <- SEG.WND,
   // set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK."
@@ -64,6 +64,8 @@ export function processAck(c: Connection, seg: Segment): boolean {
     updateWindow(c, wnd, seg.seq, ack);
   }
   if (acked === 0 && seg.payload.length === 0) k.TCPPureAcks++;
+  // RFC 8985 6.2: RACK's per-ACK steps (delivered segments, reordering, loss marking, TLP).
+  if (c.rack !== undefined) c.rack.onAck(c, seg, acked, dsack);
   c.recovery.onAck(c, acked, isDup, inFlight);
   return true;
 }
@@ -109,19 +111,23 @@ function newDataAcked(c: Connection, seg: Segment, ack: Seq): void {
   }
 }
 
-function updateScoreboard(c: Connection, seg: Segment, advanced: boolean): void {
+/** Record the ACK's SACK blocks; true when the first one was a D-SACK (RFC 2883). */
+function updateScoreboard(c: Connection, seg: Segment, advanced: boolean): boolean {
   const sb = c.scoreboard!;
   if (advanced) sb.advance(c.sndUna);
+  let dsack = false;
   if (seg.sackCount > 0) {
-    const r = sb.update(c.sndUna, c.sndMax, seg.sackList);
-    if (r.dsack) c.ctx.counters.TCPDSACKRecv++;
+    dsack = sb.update(c.sndUna, c.sndMax, seg.sackList).dsack;
+    if (dsack) c.ctx.counters.TCPDSACKRecv++;
   }
   // Reneging (RFC 2018 8): the cumulative ACK stops at the start of data the receiver
   // SACKed earlier. Forget the SACK information; the RTO will resend (Linux TCPSACKReneging).
   if (sb.sackedBytes > 0 && sb.isSacked(c.sndUna, seqAdd(c.sndUna, 1))) {
     c.ctx.counters.TCPSACKReneging++;
     c.scoreboard = new SackScoreboard();
+    c.rack?.onReneging();
   }
+  return dsack;
 }
 
 function updateWindow(c: Connection, wnd: number, sq: Seq, ack: Seq): void {

@@ -63,6 +63,12 @@ export interface TcpConfig {
   maxTimeWait: number;
   /** Largest listen() backlog (Linux net.core.somaxconn): bounds the SYN and accept queues. */
   maxBacklog: number;
+  /**
+   * RACK-TLP loss detection (RFC 8985) on SACK connections: time-based loss marking, lost
+   * retransmissions detected without an RTO, and tail loss probes (Linux tcp_recovery=1 with
+   * tcp_early_retrans=3, its default). Off: RFC 6675's DupThresh rule and the RTO only.
+   */
+  rackTlp: boolean;
 }
 
 export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
@@ -93,4 +99,5 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   minMss: 48,
   maxTimeWait: 32768,
   maxBacklog: 4096,
+  rackTlp: true,
 });

@@ -6,8 +6,10 @@
  *   input.ts    SEGMENT ARRIVES (RFC 9293 3.10.7.3 / 3.10.7.4) and the receive half
  *   ack.ts      the ACK field: SND.UNA, RTT samples, send window, duplicate ACKs
  *   output.ts   what to send now (windows, Nagle, SWS), segment building, RST/ACK
- *   recovery/   fast retransmit + recovery: RFC 6675 (SACK) and RFC 6582 (NewReno)
- *   timers.ts   retransmission / persist, delayed ACK, keepalive, FIN-WAIT-2, TIME-WAIT
+ *   recovery/   fast retransmit + recovery: RFC 6675 (SACK) with RFC 8985 RACK-TLP, and
+ *               RFC 6582 (NewReno)
+ *   timers.ts   retransmission / persist, RACK reordering and TLP, delayed ACK, keepalive,
+ *               FIN-WAIT-2, TIME-WAIT
  * The fields below are the TCB; those modules read and write them directly.
  *
  * Callbacks to the socket layer are raised as event bits and delivered by flushEvents()
@@ -38,6 +40,8 @@ import type { ConnEntry, PortUser, TimeWait, TimeWaitSink } from './tables.js';
 import type { LossRecovery } from './recovery/types.js';
 import { NewRenoRecovery } from './recovery/newreno.js';
 import { SackRecovery } from './recovery/sack.js';
+import { RackRecovery } from './recovery/rack-recovery.js';
+import { RackTlp } from './recovery/rack.js';
 import { chooseWscale, output, sendRst, sendAckNow, maybeWindowUpdate, sendSyn } from './output.js';
 import { advertisedMss } from './handshake.js';
 import { armKeepalive, cancelAllTimers, onClockTimer, armFinWait2, SubTimer } from './timers.js';
@@ -179,6 +183,8 @@ export class Connection implements TcpConnection {
   rtt: RttEstimator;
   cc: CongestionControl;
   scoreboard: SackScoreboard | undefined = undefined;
+  /** RACK-TLP state (RFC 8985) with SACK and config.rackTlp, created with the scoreboard. */
+  rack: RackTlp | undefined = undefined;
   recovery: LossRecovery;
   /** Karn/RFC 6298 timing without timestamps: the segment end being timed and when it was sent. */
   rttSeq: Seq | undefined = undefined;
@@ -199,12 +205,14 @@ export class Connection implements TcpConnection {
   lastRecvTime = 0;
   keepProbes = 0;
 
-  // --- Timers (created once, re-armed; three SubTimers on one clock Timer, see timers.ts) ---
+  // --- Timers (created once, re-armed; four SubTimers on one clock Timer, see timers.ts) ---
   readonly rtxTimer: SubTimer;
   rtxMode: RtxMode = 'none';
   /** When the retransmission/persist timer is really due (the Timer may be armed earlier). */
   rtxDeadline = 0;
   readonly delackTimer: SubTimer;
+  /** RACK's reordering timer and TLP's probe timeout (RFC 8985 6.2 step 6, 7.2). */
+  readonly lossTimer: SubTimer;
   /** Keepalive, FIN-WAIT-2 timeout and TIME-WAIT share this timer (Linux's sk_timer). */
   readonly keepTimer: SubTimer;
   /** The one clock Timer, armed for the earliest sub-timer. */
@@ -256,6 +264,7 @@ export class Connection implements TcpConnection {
     this.recovery = new NewRenoRecovery();
     this.rtxTimer = new SubTimer(this);
     this.delackTimer = new SubTimer(this);
+    this.lossTimer = new SubTimer(this);
     this.keepTimer = new SubTimer(this);
     this.clockTimer = ctx.clock.createTimer(() => onClockTimer(this));
     this.lastRecvTime = ctx.clock.now();
@@ -509,15 +518,17 @@ export class Connection implements TcpConnection {
 
   /**
    * Options negotiated by the SYN exchange are in place: fix the MSS and choose the loss
-   * recovery (RFC 6675 with SACK, else RFC 6582). The SACK scoreboard follows once there is
-   * something to send (sackScoreboard()).
+   * recovery (with SACK: RFC 6675 with RACK-TLP, or with its DupThresh rule when rackTlp is
+   * off; without SACK: RFC 6582). The SACK scoreboard and the RACK state follow once there
+   * is something to send (sackScoreboard()).
    */
   negotiated(): void {
     this.setMssClamp(this.computeMssClamp());
     this.cc.init(this.mss, this.ctx.clock.now());
     this.scoreboard = undefined;
+    this.rack = undefined;
     if (this.sackOk) {
-      this.recovery = new SackRecovery();
+      this.recovery = this.ctx.config.rackTlp ? new RackRecovery() : new SackRecovery();
       if ((this.sendBuf?.length ?? 0) > 0 || this.writeShut) this.sackScoreboard();
     } else {
       this.recovery = new NewRenoRecovery();
@@ -571,7 +582,10 @@ export class Connection implements TcpConnection {
    * the FIN was queued. A connection that never sends holds none (memory per idle connection).
    */
   private sackScoreboard(): void {
-    if (this.sackOk && this.scoreboard === undefined) this.scoreboard = new SackScoreboard();
+    if (this.sackOk && this.scoreboard === undefined) {
+      this.scoreboard = new SackScoreboard();
+      if (this.recovery.kind === 'rack') this.rack = new RackTlp();
+    }
   }
 
   private shutRead(): void {
@@ -633,11 +647,13 @@ export class Connection implements TcpConnection {
     this.rtxMode = 'none';
     this.rtxTimer.cancel();
     this.delackTimer.cancel();
+    this.lossTimer.cancel();
     // RFC 9293 3.10.7.4: "start the time-wait timer, turn off the other timers" (2*MSL, MUST-13).
     this.keepTimer.arm(this.ctx.clock.now() + 2 * this.ctx.config.msl);
     this.sendBuf = undefined;
     // Nothing is in flight any more: the SACK scoreboard is not needed (memory per TIME-WAIT).
     this.scoreboard = undefined;
+    this.rack = undefined;
     if (this.orphan) {
       this.freeBuffers();
       // Nobody uses it any more: the layer may keep a compact record instead (TimeWait).

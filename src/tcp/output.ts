@@ -267,6 +267,8 @@ export function sendSegment(c: Connection, start: Seq, len: number, fin: boolean
   if (fin) c.finSent = true;
   if (len > 0) c.lastDataSent = now;
   if (c.rtxMode !== 'rtx') armRtx(c, now);
+  // RFC 8985 6.1: the transmit time of every segment (and the PTO after new data, 7.2).
+  if (c.rack !== undefined && seqLt(start, end)) c.rack.onTransmit(c, start, end, now, isRtx);
   return end;
 }
 

@@ -46,6 +46,13 @@ export const TCP_COUNTER_NAMES = [
   'TCPACKSkippedChallenge',
   'TCPMTUPChanges',
   'TCPTimeWaitOverflow',
+  // RACK-TLP (RFC 8985): probes sent, probes that repaired a loss, segments RACK marked lost,
+  // of those retransmissions (Linux TCPLostRetransmit), reordering timer expiries.
+  'TCPLossProbes',
+  'TCPLossProbeRecovery',
+  'TCPRACKLossDetected',
+  'TCPLostRetransmit',
+  'TCPRACKReoTimeout',
   // Our own drop reasons (every dropped segment lands in exactly one of these or InErrs).
   'DropBadHeader',
   'DropBadOption',

@@ -1,11 +1,12 @@
 /**
- * Timer handlers. Each connection has three logical timers, created once and re-armed:
+ * Timer handlers. Each connection has four logical timers, created once and re-armed:
  *   rtxTimer    retransmission (RFC 6298) or, with nothing in flight and a closed window,
  *               the persist timer (RFC 9293 3.8.6.1) — never both, as in Linux;
+ *   lossTimer   RACK's reordering timer and TLP's probe timeout (RFC 8985), SACK only;
  *   delackTimer the delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2);
  *   keepTimer   keepalive (RFC 9293 3.8.4), the orphaned FIN-WAIT-2 timeout, TIME-WAIT.
- * They are SubTimers sharing ONE clock Timer per connection, armed for the earliest of the
- * three (a connection costs one entry in the clock's heap, not three: memory per connection).
+ * They are SubTimers sharing ONE clock Timer per connection, armed for the earliest of them
+ * (a connection costs one entry in the clock's heap, not four: memory per connection).
  */
 import type { Timer } from '../core/clock.js';
 import { seqDiff, seqGt } from '../core/seq.js';
@@ -51,6 +52,8 @@ export class SubTimer implements Timer {
 /** Earliest armed sub-timer deadline (undefined when none). */
 function earliest(c: Connection): number | undefined {
   let d = c.rtxTimer.deadline;
+  const l = c.lossTimer.deadline;
+  if (l !== undefined && (d === undefined || l < d)) d = l;
   const a = c.delackTimer.deadline;
   if (a !== undefined && (d === undefined || a < d)) d = a;
   const k = c.keepTimer.deadline;
@@ -67,8 +70,10 @@ function syncClockTimer(c: Connection): void {
 }
 
 /**
- * The connection's clock Timer expired: run the due sub-timers, earliest first (ties:
- * retransmission, delayed ACK, keepalive), then re-arm for what is left and deliver events.
+ * The connection's clock Timer expired: run the due sub-timers, earliest first (ties: the
+ * RACK/TLP timer, retransmission, delayed ACK, keepalive — a PTO clamped to the RTO's
+ * expiry probes instead of timing out, RFC 8985 7.2), then re-arm for what is left and
+ * deliver events.
  */
 export function onClockTimer(c: Connection): void {
   if (c.state === 'CLOSED') return;
@@ -76,13 +81,15 @@ export function onClockTimer(c: Connection): void {
   c.timersFiring = true;
   try {
     // Bounded: each round disarms one due timer; a handler re-arms only for later times.
-    for (let i = 0; i < 6; i++) {
-      let t = due(c.rtxTimer, undefined, now);
+    for (let i = 0; i < 8; i++) {
+      let t = due(c.lossTimer, undefined, now);
+      t = due(c.rtxTimer, t, now);
       t = due(c.delackTimer, t, now);
       t = due(c.keepTimer, t, now);
       if (t === undefined) break;
       t.deadline = undefined;
       if (t === c.rtxTimer) onRtxTimer(c);
+      else if (t === c.lossTimer) onLossTimer(c);
       else if (t === c.delackTimer) onDelackTimer(c);
       else onKeepTimer(c);
       if (isClosed(c)) break;
@@ -108,8 +115,23 @@ function isClosed(c: Connection): boolean {
 
 export function cancelAllTimers(c: Connection): void {
   c.rtxTimer.cancel();
+  c.lossTimer.cancel();
   c.delackTimer.cancel();
   c.keepTimer.cancel();
+}
+
+/**
+ * RACK's reordering timer or TLP's probe timeout (RFC 8985 6.2 step 6, 7.3). Segments RACK
+ * marked lost start (or feed) recovery and go out at once.
+ */
+function onLossTimer(c: Connection): void {
+  const rack = c.rack;
+  if (rack === undefined || !canSendData(c.state)) return;
+  if (rack.onTimer(c)) {
+    c.ctx.counters.TCPRACKReoTimeout++;
+    c.recovery.onLossMarked?.(c);
+    output(c);
+  }
 }
 
 /** The retransmission timer expired (RFC 6298 5.4-5.6, RFC 9293 3.10.8), or the persist timer. */

@@ -205,6 +205,10 @@ export class Recorder implements TcpConnectionHandler {
 }
 
 export interface PeerOptions {
+  /**
+   * Stack settings. rackTlp defaults to false here: the classic tests pin RFC 5681/6675
+   * timing (DupThresh, RTO); the RACK-TLP tests turn it on.
+   */
   config?: Partial<TcpConfig>;
   seed?: number;
   start?: number;
@@ -235,7 +239,7 @@ export class TcpHarness {
   constructor(opts: PeerOptions = {}) {
     this.clock = new ManualClock(opts.start ?? 0);
     this.ip = new CaptureIp(LOCAL);
-    this.layer = new TcpLayer({ ip: this.ip, clock: this.clock, rng: new SeededRng(opts.seed ?? 7), config: opts.config });
+    this.layer = new TcpLayer({ ip: this.ip, clock: this.clock, rng: new SeededRng(opts.seed ?? 7), config: { rackTlp: false, ...opts.config } });
   }
 
   /** A segment from the peer: the template (current seq/ack, ACK, window 65535) with overrides. */

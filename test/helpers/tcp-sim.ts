@@ -247,11 +247,13 @@ export class TcpSim {
     const rbuf = new Uint8Array(65536);
     let pending = 0; // bytes of `chunk` not yet accepted by write()
     let pendingOff = 0;
+    // An application-limited writer releases one chunk per paceMs; otherwise all at once.
+    let released = opts.paceMs !== undefined ? 0 : size;
 
     const pump = (c: TcpConnection): void => {
-      while (st.written < size) {
+      while (st.written < released) {
         if (pending === 0) {
-          const n = Math.min(chunk.length, size - st.written);
+          const n = Math.min(chunk.length, released - st.written);
           for (let i = 0; i < n; i += 4) {
             const v = gen.nextU32();
             chunk[i] = v & 0xff;
@@ -269,7 +271,7 @@ export class TcpSim {
         pending -= m;
         st.written += m;
       }
-      if (!st.clientClosed) {
+      if (st.written === size && !st.clientClosed) {
         st.clientClosed = true;
         c.close();
       }
@@ -304,6 +306,15 @@ export class TcpSim {
     if (typeof cc === 'string') throw new Error(cc);
     clientConn = cc;
     const start = this.clock.now();
+    if (opts.paceMs !== undefined) {
+      const paceMs = opts.paceMs;
+      const pacer = this.clock.createTimer(() => {
+        released = Math.min(size, released + chunk.length);
+        kick();
+        if (released < size) pacer.arm(this.clock.now() + paceMs);
+      });
+      pacer.arm(start);
+    }
     if (opts.pauseReaderUntil !== undefined) {
       this.clock.createTimer(() => serverConn && drain(serverConn)).arm(opts.pauseReaderUntil);
     }
@@ -361,6 +372,8 @@ export interface TransferOptions {
   serverOpts?: TcpOptions;
   /** The server application does not read before this virtual time (a stalled reader). */
   pauseReaderUntil?: number;
+  /** Application-limited writer: one `chunk` every paceMs (default: everything at once). */
+  paceMs?: number;
 }
 
 export interface TransferResult {

@@ -14,6 +14,11 @@ import { buildSegment, type SegSpec } from '../helpers/tcp-peer.js';
 import { CLIENT, SERVER, TcpSim } from '../helpers/tcp-sim.js';
 
 const BACKLOG = 16;
+/**
+ * The legitimate transfer: large enough to outlast the 2 s of floods (200 ticks of 10 ms) at
+ * 0.5% loss — with RACK-TLP a lost segment costs an RTT, not an RTO, so 1 MB took 0.3 s.
+ */
+const TRANSFER = 8 << 20;
 
 /** Deliver one forged segment to the server (one receive batch). */
 function inject(sim: TcpSim, src: number, spec: SegSpec & { seq: number; ack: number; flags: string }): void {
@@ -29,10 +34,10 @@ function spoofed(rng: SeededRng): number {
 
 describe('floods (seeded)', () => {
   for (const seed of [11, 12]) {
-    it(`seed ${seed}: SYN, ACK, RST and data floods while 1 MB flows; bounded state, intact data`, () => {
+    it(`seed ${seed}: SYN, ACK, RST and data floods while 8 MB flow; bounded state, intact data`, () => {
       const sim = new TcpSim({ seed, path: { delayMs: 5, loss: 0.005 } });
       const rng = new SeededRng(seed * 7919);
-      const t = sim.startTransfer(1 << 20, { backlog: BACKLOG, serverOpts: { recvBufferSize: 65536 } });
+      const t = sim.startTransfer(TRANSFER, { backlog: BACKLOG, serverOpts: { recvBufferSize: 65536 } });
       sim.runUntil(() => t.server !== undefined, 10_000, 'accept');
       const listener = (sim.server as unknown as { listeners: Map<number, Listener[]> }).listeners.get(80)![0]!;
       const victim = t.server as Connection;

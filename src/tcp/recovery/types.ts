@@ -1,13 +1,14 @@
 /**
- * Loss recovery after duplicate ACKs (RFC 5681 3.2 fast retransmit / fast recovery), as a
- * small interface with two implementations: RFC 6675 with SACK (sack.ts) and RFC 6582
- * NewReno without it (newreno.ts). The retransmission timeout is handled in timers.ts and
- * tells the recovery to stand down.
+ * Loss recovery (RFC 5681 3.2 fast retransmit / fast recovery), as a small interface with
+ * three implementations: RFC 6675 with SACK and RACK-TLP loss detection (rack-recovery.ts,
+ * RFC 8985, the default with SACK), RFC 6675 with its DupThresh rule (sack.ts, rackTlp off),
+ * and RFC 6582 NewReno without SACK (newreno.ts). The retransmission timeout is handled in
+ * timers.ts and tells the recovery to stand down.
  */
 import type { Connection } from '../connection.js';
 
 export interface LossRecovery {
-  readonly kind: 'sack' | 'newreno';
+  readonly kind: 'rack' | 'sack' | 'newreno';
   readonly inRecovery: boolean;
   /**
    * After each acceptable ACK (SND.UNA, scoreboard and window already updated): count
@@ -21,4 +22,6 @@ export interface LossRecovery {
   transmit(c: Connection): boolean;
   /** A retransmission timeout happened: leave recovery. */
   onRto(c: Connection): void;
+  /** RACK's reordering timer marked segments lost (RFC 8985 6.2 step 6): start recovery. */
+  onLossMarked?(c: Connection): void;
 }

@@ -69,6 +69,8 @@ function tcpConfig(sysctls: Record<string, string>): { config: Record<string, un
   const config: Record<string, unknown> = {};
   const unsupported: string[] = [];
   const bool = (v: string): boolean => v.trim() !== '0';
+  let rack: boolean | undefined;
+  let tlp: boolean | undefined;
   for (const [k, v] of Object.entries(sysctls)) {
     const n = Number(v);
     switch (k) {
@@ -86,9 +88,14 @@ function tcpConfig(sysctls: Record<string, string>): { config: Record<string, un
       case 'net.ipv4.tcp_fin_timeout': config.finTimeout = n * 1000; break;
       case 'net.ipv4.tcp_challenge_ack_limit': config.challengeAckLimit = n; break;
       case 'net.ipv4.tcp_congestion_control': config.defaultCongestion = v === 'reno' ? 'newreno' : v; break;
+      // RACK-TLP is one switch here: RACK loss detection (tcp_recovery bit 0) with the tail
+      // loss probe (tcp_early_retrans 3 or 4); both must be on for rackTlp.
+      case 'net.ipv4.tcp_recovery': rack = (n & 1) !== 0; break;
+      case 'net.ipv4.tcp_early_retrans': tlp = n === 3 || n === 4; break;
       default: unsupported.push(k);
     }
   }
+  if (rack !== undefined || tlp !== undefined) config.rackTlp = (rack ?? true) && (tlp ?? true);
   return { config, unsupported };
 }
 
@@ -97,6 +104,9 @@ const SUITE_CONFIG = tcpConfig({
   'net.ipv4.tcp_rto_min_us': '1000000',
   'net.ipv4.tcp_congestion_control': 'reno',
   'net.ipv4.tcp_syncookies': '1',
+  // Linux is pinned without RACK and TLP (sysctls.ts): classic DupThresh and RTO timing.
+  'net.ipv4.tcp_recovery': '0',
+  'net.ipv4.tcp_early_retrans': '0',
 }).config;
 
 export class StackRunner implements Runner {
