@@ -10,6 +10,8 @@
  *
  * Prints "listening PORT" once bound. Reads commands on stdin, one per line:
  *   stats  -> one JSON line: connections held, rss, heapUsed, external, arrayBuffers (after gc())
+ * On our stack, SIGTERM/SIGINT first print the stack's counters as one line "stats {JSON}"
+ * (as bench/iperf3-stack.ts does), for bench/profile.ts.
  */
 import { createInterface } from 'node:readline';
 import type { NetLike } from '../src/iperf3/transport.js';
@@ -32,8 +34,9 @@ async function main(): Promise<void> {
   }
   let net: NetLike;
   let close = (): void => {};
+  let stackStats: (() => unknown) | undefined;
   if (kernel) net = (await import('node:net')) as unknown as NetLike;
-  else ({ net, close } = await openStackNet());
+  else ({ net, close, stats: stackStats } = await openStackNet());
 
   let held = 0;
   const reply = Uint8Array.of(0x52);
@@ -66,6 +69,7 @@ async function main(): Promise<void> {
     process.exit(0);
   });
   const quit = (): void => {
+    if (stackStats !== undefined) process.stdout.write(`stats ${JSON.stringify(stackStats())}\n`);
     close();
     process.exit(0);
   };

@@ -4,8 +4,10 @@
  * measurement and the socket).
  *
  *   bench-cli latency HOST PORT SECONDS            1-byte ping-pong; prints p50/p99/mean in us
- *   bench-cli connrate HOST PORT SECONDS CONC      CONC connections in flight: connect, send 1 byte,
- *                                                  read the 1-byte reply and the server's FIN, close
+ *   bench-cli connrate HOST PORT SECONDS CONC [WARMUP]
+ *                                                  CONC connections in flight: connect, send 1 byte,
+ *                                                  read the 1-byte reply and the server's FIN, close;
+ *                                                  WARMUP seconds of the same load first, not counted
  *   bench-cli hold HOST PORT COUNT                 open COUNT connections, print "ready N", keep them
  *                                                  until stdin closes
  *   bench-srv echo|rr|hold PORT                    epoll server: echo bytes back / reply 1 byte then
@@ -92,13 +94,17 @@ static int latency(double secs) {
   return 0;
 }
 
-/* CONC connections in flight; each: connect, write 1 byte, read reply + EOF, close. */
+/*
+ * CONC connections in flight; each: connect, write 1 byte, read reply + EOF, close. The
+ * first WARM seconds are the same load, not counted (like iperf3 -O): the server's JIT,
+ * caches and tables warm up; then connections completed in the SECS window are counted.
+ */
 enum { ST_CONNECTING = 1, ST_WAITING = 2 };
-static int connrate(double secs, int conc) {
+static int connrate(double secs, int conc, double warm) {
   int ep = epoll_create1(0);
   int *state = calloc(1 << 20, sizeof(int));
-  long done = 0, errors = 0, started = 0;
-  double t0 = now_s(), end = t0 + secs;
+  long done = 0, errors = 0, started = 0, warm_done = 0, warm_errors = 0;
+  double t0 = now_s(), start = t0 + warm, end = start + secs;
   int active = 0;
   struct epoll_event ev, evs[256];
   for (;;) {
@@ -142,19 +148,23 @@ static int connrate(double secs, int conc) {
         else if (errno != EAGAIN) goto fail;
         if (!got_eof) continue;
         close(s); state[s] = 0; active--;
-        if (now_s() <= end) done++;
+        double tc = now_s();
+        if (tc < start) warm_done++;
+        else if (tc <= end) done++;
         continue;
       }
       continue;
     fail:
-      errors++;
+      if (now_s() < start) warm_errors++; else errors++;
       close(s); state[s] = 0; active--;
     }
   }
-  double el = now_s() - t0;
+  double el = now_s() - start;
   double window = el < secs ? el : secs;
-  printf("{\"connections\":%ld,\"errors\":%ld,\"started\":%ld,\"seconds\":%.3f,\"per_second\":%.1f}\n",
-         done, errors, started, window, done / window);
+  if (window <= 0) window = 1e-9;
+  printf("{\"connections\":%ld,\"errors\":%ld,\"started\":%ld,\"seconds\":%.3f,\"per_second\":%.1f,"
+         "\"warmup_seconds\":%.3f,\"warmup_connections\":%ld,\"warmup_errors\":%ld}\n",
+         done, errors, started, window, done / window, warm, warm_done, warm_errors);
   return 0;
 }
 
@@ -194,14 +204,14 @@ static int hold(int count) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 5) { fprintf(stderr, "usage: bench-cli latency|connrate|hold HOST PORT ARG [CONC]\n"); return 2; }
+  if (argc < 5) { fprintf(stderr, "usage: bench-cli latency|connrate|hold HOST PORT ARG [CONC [WARMUP]]\n"); return 2; }
   raise_nofile();
   memset(&dst, 0, sizeof dst);
   dst.sin_family = AF_INET;
   dst.sin_port = htons(atoi(argv[3]));
   if (inet_pton(AF_INET, argv[2], &dst.sin_addr) != 1) { fprintf(stderr, "bad host\n"); return 2; }
   if (!strcmp(argv[1], "latency")) return latency(atof(argv[4]));
-  if (!strcmp(argv[1], "connrate")) return connrate(atof(argv[4]), argc > 5 ? atoi(argv[5]) : 16);
+  if (!strcmp(argv[1], "connrate")) return connrate(atof(argv[4]), argc > 5 ? atoi(argv[5]) : 16, argc > 6 ? atof(argv[6]) : 0);
   if (!strcmp(argv[1], "hold")) return hold(atoi(argv[4]));
   return 2;
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CTools } from './c-tools.js';
-import { Procs, rssOf, sleep, type Child } from './proc.js';
+import { cpuSecondsOf, Procs, rssOf, sleep, type Child } from './proc.js';
 import { stackEnv, type Availability } from './stack-adapter.js';
 import { CLI_ADDR, KERNEL_ADDR, PREFIX, STACK_ADDR, STACK_MAC, TAP, type Topology } from './topology.js';
 
@@ -35,8 +35,11 @@ export interface Ctx {
   root: string;
   duration: number;
   runs: number;
-  /** Seconds for the latency and connection-rate measurements. */
+  /** Seconds for the latency measurement. */
   shortSeconds: number;
+  /** Connection rate: the measurement window and the warm-up before it (same load, not counted), seconds. */
+  connSeconds: number;
+  connWarmup: number;
   idleConnections: number;
   stack: Availability;
   progress(msg: string): void;
@@ -303,38 +306,62 @@ export async function latencyCase(ctx: Ctx, s: Servers, side: Side): Promise<Cas
 
 const CONNRATE_CONCURRENCY = 16;
 
+/**
+ * Connections per second, `ctx.runs` runs against the same server (median). Every run is
+ * `connWarmup` seconds of the same load, not counted (like iperf3 -O: the JIT, caches and
+ * tables of a fresh server warm up), then a `connSeconds` window; the same client, warm-up
+ * and window for every server. `extra.serverCpuUsPerConn`: the server process's CPU time
+ * (user + system, /proc/<pid>/stat) over the whole run divided by every connection the run
+ * completed (warm-up included) — for the kernel's C server this leaves out the kernel's
+ * softirq work, so compare it between the Node and stack rows only.
+ */
 export async function connRateCase(ctx: Ctx, s: Servers, side: Side): Promise<CaseResult> {
   const id = `conn.${side}`;
   const name = `new connections/s (connect, 1-byte request, reply, close; ${CONNRATE_CONCURRENCY} in flight), ${SIDE_LABEL[side]}`;
   const ref = side === 'kernel' ? undefined : 'conn.kernel';
   if (side === 'stack' && !ctx.stack.ok) return unavailable(id, name, 'conn/s', 'higher', ctx.stack.reason, ref);
+  const runs: number[] = [];
+  const cpuUs: number[] = [];
+  const connections: number[] = [];
+  let errors = 0;
   try {
-    await ensureSide(s, side, 'rr');
-    ctx.progress(`${name} (${ctx.shortSeconds} s)`);
+    const server = await ensureSide(s, side, 'rr');
     const t = sideTarget(side, 'rr');
-    const out = await ctx.procs.run(
-      ctx.topo.cli,
-      ctx.tools.client,
-      ['connrate', t.host, String(t.port), String(ctx.shortSeconds), String(CONNRATE_CONCURRENCY)],
-      (ctx.shortSeconds + 30) * 1000,
-    );
-    const j = JSON.parse(out) as { connections: number; errors: number; per_second: number };
-    if (j.connections === 0) throw new Error(`no connection completed (${j.errors} errors)`);
-    return {
-      id,
-      name,
-      value: j.per_second,
-      unit: 'conn/s',
-      runs: [j.per_second],
-      better: 'higher',
-      status: 'ok',
-      extra: { connections: j.connections, errors: j.errors },
-      ...(j.errors > 0 ? { note: `${j.errors} failed connections` } : {}),
-      ...(ref !== undefined ? { ref } : {}),
-    };
+    for (let i = 0; i < ctx.runs; i++) {
+      ctx.progress(`${name}: run ${i + 1}/${ctx.runs} (${ctx.connWarmup} s warm-up + ${ctx.connSeconds} s)`);
+      const cpu0 = server.pid !== undefined ? cpuSecondsOf(server.pid) : undefined;
+      const out = await ctx.procs.run(
+        ctx.topo.cli,
+        ctx.tools.client,
+        ['connrate', t.host, String(t.port), String(ctx.connSeconds), String(CONNRATE_CONCURRENCY), String(ctx.connWarmup)],
+        (ctx.connWarmup + ctx.connSeconds + 30) * 1000,
+      );
+      const cpu1 = server.pid !== undefined ? cpuSecondsOf(server.pid) : undefined;
+      const j = JSON.parse(out) as { connections: number; errors: number; per_second: number; warmup_connections: number };
+      if (j.connections === 0) throw new Error(`no connection completed (${j.errors} errors)`);
+      runs.push(j.per_second);
+      connections.push(j.connections);
+      errors += j.errors;
+      const all = j.connections + j.warmup_connections;
+      if (cpu0 !== undefined && cpu1 !== undefined && all > 0) cpuUs.push(Number((((cpu1 - cpu0) * 1e6) / all).toFixed(1)));
+      await sleep(300);
+    }
   } catch (e) {
     return failed(id, name, 'conn/s', 'higher', e, ref);
   }
+  const window = `${ctx.connWarmup} s warm-up (not counted) + ${ctx.connSeconds} s window`;
+  return {
+    id,
+    name,
+    value: median(runs),
+    unit: 'conn/s',
+    runs,
+    better: 'higher',
+    status: 'ok',
+    extra: { connections, errors, warmupSeconds: ctx.connWarmup, windowSeconds: ctx.connSeconds, serverCpuUsPerConn: cpuUs },
+    note: errors > 0 ? `${window}; ${errors} failed connections` : window,
+    ...(ref !== undefined ? { ref } : {}),
+  };
 }
 
 // ---- idle connections -------------------------------------------------------------------------

@@ -150,6 +150,8 @@ async function main(): Promise<number> {
       duration: opts.duration,
       runs: opts.runs,
       shortSeconds: opts.quick ? 1 : 3,
+      connSeconds: opts.quick ? 1 : 5,
+      connWarmup: opts.quick ? 1 : 2,
       idleConnections: opts.idle,
       stack,
       progress,
