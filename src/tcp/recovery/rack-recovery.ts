@@ -32,10 +32,12 @@ export class RackRecovery implements LossRecovery {
   onAck(c: Connection, acked: number, _isDup: boolean, inFlight: number): void {
     const rack = c.rack;
     const now = c.ctx.clock.now();
+    let ended = false;
     if (this.inRecovery) {
       // RFC 6675 (A): a cumulative ACK beyond RecoveryPoint ends the episode.
       if (acked === 0 || !seqGe(c.sndUna, c.recoveryPoint)) return;
       this.inRecovery = false;
+      ended = true;
       c.cc.onRecoveryEnd(now);
       rack?.onRecoveryEnd();
     } else if (acked > 0) {
@@ -44,6 +46,12 @@ export class RackRecovery implements LossRecovery {
     // Keep "recover" within 2^31 of SND.UNA so that seqGe stays meaningful on long transfers.
     if (seqGe(c.sndUna, c.recoveryPoint)) c.recoveryPoint = c.sndUna;
     if (rack === undefined) return; // nothing sent yet (the RACK state comes with the first data)
+    // RFC 8985 7.2: "start or restart a loss probe PTO timer ... upon receiving an ACK that
+    // cumulatively acknowledges new data, unless it is already in fast recovery". RACK's
+    // onAck ran while the episode was still open; the ACK that ends it arms the PTO here, or
+    // a lost tail sent during recovery waits for the RTO (Linux: tcp_set_xmit_timer after
+    // tcp_fastretrans_alert). Re-entering recovery below clears it again.
+    if (ended) rack.schedulePto(c, now);
     if (!this.maybeEnter(c) && rack.tlpRepairedLoss) {
       // RFC 8985 7.4.2: the probe repaired a loss: "invoke the congestion control response
       // equivalent to fast recovery" — one reduction, no recovery episode (Linux: CWR).

@@ -81,6 +81,10 @@ export class RackTlp {
   /** Sending a loss probe (its new data must not restart the PTO). */
   private probing = false;
 
+  /** The last transmit time given to the log, and the highest end sent at it (see onTransmit). */
+  private lastXmitTs = -Infinity;
+  private lastXmitEnd: Seq = 0 as Seq;
+
   // --- Per-ACK scratch for the delivered segments (one bound callback, no allocation) ---
   private dNow = 0;
   private dTsEcr = 0;
@@ -93,7 +97,22 @@ export class RackTlp {
 
   /** sendSegment() sent [start, end) (data and/or FIN). */
   onTransmit(c: Connection, start: Seq, end: Seq, now: number, isRtx: boolean): void {
-    this.log.transmit(start, end, now, isRtx);
+    // RFC 8985 section 4: "the sender MUST store its most recent transmission time with a
+    // timestamp whose granularity is finer than 1/4 of the minimum RTT". RACK_sent_after()
+    // breaks ties of equal times by sequence number — right for a burst of new data, wrong
+    // for a retransmission sent after higher data on the same clock reading (two ACKs, or an
+    // ACK and the reordering timer, in one millisecond): it would count as sent before that
+    // data and be marked lost as soon as the data is SACKed. So transmit times never go back,
+    // and a transmission that the tie-break would misorder moves on by a nanosecond (a
+    // microsecond past 10^9 ms, above the ulp); everything else keeps the clock's reading.
+    let ts = now;
+    if (ts <= this.lastXmitTs) {
+      ts = this.lastXmitTs;
+      if (!seqGt(end, this.lastXmitEnd)) ts += ts < 1e9 ? 1e-6 : ts * 1e-15;
+    }
+    if (ts > this.lastXmitTs || seqGt(end, this.lastXmitEnd)) this.lastXmitEnd = end;
+    this.lastXmitTs = ts;
+    this.log.transmit(start, end, ts, isRtx);
     // RFC 8985 7.2: "start or restart a loss probe PTO timer after transmitting new data
     // (that was not itself a loss probe)".
     if (!isRtx && !this.probing) this.schedulePto(c, now);
@@ -111,12 +130,15 @@ export class RackTlp {
     this.dHave = false;
     this.dTsEcr = c.tsOk && seg.hasTimestamp ? seg.tsEcr : 0;
     this.dTsOffset = c.tsOffset;
+    const log = this.log;
     if (!this.haveFack) {
-      this.fack = c.sndUna;
+      // Start RACK.fack at the lowest octet still in the log, from before this ACK: SND.UNA
+      // has already moved, and starting there would make every segment this first ACK
+      // delivers look "below RACK.fack" (reordering_seen, hence reo_wnd > 0 in recovery).
+      this.fack = log.count > 0 ? log.start(log.head) : c.sndUna;
       this.haveFack = true;
     }
     this.dFack = this.fack;
-    const log = this.log;
     if (log.count > 0) {
       log.ackTo(c.sndUna, this.onDelivered);
       // The SACK blocks, validated as the scoreboard does (RFC 6675 Update(), RFC 2883).
@@ -368,7 +390,8 @@ export class RackTlp {
     }
     if (this.ptoDeadline !== undefined && now >= this.ptoDeadline) {
       this.ptoDeadline = undefined;
-      if (this.canProbe(c)) this.sendProbe(c, now);
+      // Losses just marked start recovery (the caller), which sends; no probe on top of it.
+      if (!marked && this.canProbe(c)) this.sendProbe(c, now);
     }
     let next = this.reoDeadline;
     if (this.ptoDeadline !== undefined && (next === undefined || this.ptoDeadline < next)) next = this.ptoDeadline;

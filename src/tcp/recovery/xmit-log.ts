@@ -11,7 +11,8 @@
  * replaces the records it covers (splitting the edges) by one record with the new time; a
  * SACK block splits at its edges and marks the records inside, merging them with SACKed
  * neighbours, so a SACKed run costs one record however many segments it holds. Nothing is
- * allocated per segment; the array is taken at the first transmission and grows by doubling.
+ * allocated per segment; the array is taken at the first transmission, grows by doubling, and
+ * is given back when a large log empties (RETAIN_RECORDS).
  *
  * Sequence numbers are stored as their unsigned 32-bit values and compared only through
  * the seq helpers.
@@ -31,6 +32,14 @@ export const F_SACKED = 2;
 export const F_LOST = 4;
 
 const INITIAL_RECORDS = 16;
+/** Records a log may always have, whatever the flight (see TransmitLog.splitBytes). */
+const SPLIT_FREE = 64;
+/**
+ * An emptied log larger than this (32 KB) gives its array back: a connection that once had a
+ * large flight in the air must not hold its peak storage for the rest of its life (memory per
+ * idle connection). Smaller arrays are kept, so request/response traffic does not reallocate.
+ */
+export const RETAIN_RECORDS = 1024;
 
 /** Told about every record (part) that a cumulative ACK or SACK block delivers for the first time. */
 export type DeliveredFn = (start: Seq, end: Seq, ts: number, flags: number) => void;
@@ -44,6 +53,14 @@ export class TransmitLog {
   sackedBytes = 0;
   /** Octets in lost records (deemed lost and not retransmitted since). */
   lostBytes = 0;
+  /**
+   * SACK blocks split records only while there are fewer than SPLIT_FREE + flight / splitBytes
+   * of them. The peer chooses the block edges: SACKing every other octet would otherwise make
+   * one record per octet in flight (32 bytes each, and detectLoss walks them on every ACK).
+   * Past the limit, a block edge inside a record leaves that record unSACKed — conservative:
+   * RACK may retransmit it — while whole records are still marked. 0: no limit.
+   */
+  splitBytes = 64;
 
   get count(): number {
     return this.tail - this.head;
@@ -74,9 +91,20 @@ export class TransmitLog {
    * time and is no longer lost). Records partly covered are split.
    */
   transmit(start: Seq, end: Seq, ts: number, rtx: boolean): void {
+    // An empty range would become an empty record (the callers never send one).
+    if (!seqLt(start, end)) return;
     const flags = rtx ? F_RTX : 0;
     this.reserve(3);
     if (this.tail === this.head || !seqLt(start, this.end(this.tail - 1))) {
+      // New data sent at the same time as the record it continues (one output() burst of
+      // MSS-sized segments) extends that record: RACK treats them alike anyway, as Linux
+      // does one TSO skb, and a burst costs one record instead of one per segment.
+      const b = (this.tail - 1) * STRIDE;
+      const r = this.r;
+      if (flags === 0 && this.tail > this.head && r[b + R_FLAGS] === 0 && r[b + R_TS] === ts && r[b + R_END] === start) {
+        r[b + R_END] = end;
+        return;
+      }
       this.insert(this.tail, start, end, ts, flags);
       return;
     }
@@ -120,7 +148,10 @@ export class TransmitLog {
         break;
       }
     }
-    if (this.head === this.tail) this.head = this.tail = 0;
+    if (this.head === this.tail) {
+      this.head = this.tail = 0;
+      if (this.r.length > RETAIN_RECORDS * STRIDE) this.r = new Float64Array(0);
+    }
   }
 
   /**
@@ -142,11 +173,14 @@ export class TransmitLog {
       if ((f & F_SACKED) === 0) {
         // Cut the record to the block: only [s, e) is SACKed.
         if (seqLt(this.start(i), s)) {
-          this.split(i, s);
+          if (this.canSplit()) this.split(i, s);
           i++;
           continue;
         }
-        if (seqLt(e, this.end(i))) this.split(i, e);
+        if (seqLt(e, this.end(i))) {
+          if (!this.canSplit()) break;
+          this.split(i, e);
+        }
         const bb = i * STRIDE;
         const rs = this.r[bb + R_START]! as Seq;
         const re = this.r[bb + R_END]! as Seq;
@@ -189,6 +223,13 @@ export class TransmitLog {
   }
 
   // ------------------------------------------------------------------ storage
+
+  /** A SACK edge may split a record (see splitBytes). */
+  private canSplit(): boolean {
+    const n = this.tail - this.head;
+    if (this.splitBytes <= 0 || n < SPLIT_FREE) return true;
+    return n < SPLIT_FREE + seqDiff(this.end(this.tail - 1), this.start(this.head)) / this.splitBytes;
+  }
 
   /** First record whose end is after `s` (binary search; records are sorted), or tail. */
   private findEndAfter(s: Seq): number {
