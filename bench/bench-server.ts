@@ -9,11 +9,13 @@
  *   hold  accept and keep every connection (the memory-per-connection server)
  *
  * Prints "listening PORT" once bound. Reads commands on stdin, one per line:
- *   stats  -> one JSON line: connections held, rss, heapUsed, external, arrayBuffers (after gc())
+ *   stats  -> one JSON line: connections held, rss, heapUsed, heapTotal, external, arrayBuffers,
+ *             physical bytes per V8 heap space (after gc())
  * On our stack, SIGTERM/SIGINT first print the stack's counters as one line "stats {JSON}"
  * (as bench/iperf3-stack.ts does), for bench/profile.ts.
  */
 import { createInterface } from 'node:readline';
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { NetLike } from '../src/iperf3/transport.js';
 import { openStackNet } from './stack-adapter.js';
 
@@ -40,14 +42,26 @@ async function main(): Promise<void> {
 
   let held = 0;
   const reply = Uint8Array.of(0x52);
+  // Listeners are shared functions (an EventEmitter calls them with the socket as `this`):
+  // no closure per connection, for Node's sockets and ours alike.
+  const ignore = (): void => {};
+  const onClose = (): void => void held--;
+  const onData =
+    mode === 'echo'
+      ? function (this: Sock, d: Uint8Array): void {
+          this.write(d);
+        }
+      : mode === 'rr'
+        ? function (this: Sock): void {
+            this.end(reply);
+          }
+        : ignore;
   const server = net.createServer((s: Sock) => {
     held++;
     s.setNoDelay?.(true);
-    s.on('error', () => {});
-    s.on('close', () => held--);
-    if (mode === 'echo') s.on('data', (d: Uint8Array) => s.write(d));
-    else if (mode === 'rr') s.on('data', () => s.end(reply));
-    else s.on('data', () => {});
+    s.on('error', ignore);
+    s.on('close', onClose);
+    s.on('data', onData);
   });
   server.on('error', (e: Error) => {
     process.stderr.write(`bench-server: ${e.message}\n`);
@@ -62,7 +76,13 @@ async function main(): Promise<void> {
     gc?.();
     gc?.();
     const m = process.memoryUsage();
-    process.stdout.write(`${JSON.stringify({ connections: held, rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers })}\n`);
+    // Committed (physical) bytes per V8 heap space: where RSS beyond heapUsed sits (e.g. a
+    // young generation grown under load), for the idle row's `extra`.
+    const spaces: Record<string, number> = {};
+    for (const sp of getHeapSpaceStatistics()) spaces[sp.space_name] = sp.physical_space_size;
+    process.stdout.write(
+      `${JSON.stringify({ connections: held, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, spaces })}\n`,
+    );
   });
   rl.on('close', () => {
     close();

@@ -128,12 +128,13 @@ async function main(): Promise<void> {
     const net = createNet({ tcp: server.tcp, clock, localAddr: server.addr });
     const socks: TcpSocket[] = [];
     // As bench/bench-server.ts 'hold' does for every connection.
+    const onClose = (): void => void accepted--;
     const srv = net.createServer((s) => {
       socks.push(s);
       accepted++;
       s.setNoDelay(true);
       s.on('error', noop);
-      s.on('close', () => void accepted--);
+      s.on('close', onClose);
       s.on('data', noop);
     });
     srv.listen(PORT, '0.0.0.0');

@@ -165,11 +165,17 @@ const USER_HZ = 100;
 
 /** CPU time (user + system) a process has used so far, in seconds (undefined when it is gone). */
 export function cpuSecondsOf(pid: number): number | undefined {
+  const t = cpuTimesOf(pid);
+  return t === undefined ? undefined : t.user + t.system;
+}
+
+/** User and system CPU time a process has used so far, in seconds (undefined when it is gone). */
+export function cpuTimesOf(pid: number): { user: number; system: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command (which may contain spaces) start after the last ')'; utime and stime are fields 14 and 15.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / USER_HZ;
+    return { user: Number(f[11]) / USER_HZ, system: Number(f[12]) / USER_HZ };
   } catch {
     return undefined;
   }

@@ -29,7 +29,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCTools } from './c-tools.js';
-import { cpuSecondsOf, Procs, sleep, type Child } from './proc.js';
+import { cpuSecondsOf, cpuTimesOf, Procs, sleep, type Child } from './proc.js';
 import { repoRoot, stackEnv } from './stack-adapter.js';
 import { linkStats } from '../src/cli/netns.js';
 import { buildTopology, CLI_ADDR, CLI_IF, destroyTopology, KERNEL_ADDR, offloadsOff, PREFIX, setLoss, STACK_ADDR, STACK_MAC, STK_IF, TAP, type Topology } from './topology.js';
@@ -258,6 +258,7 @@ async function connCase(o: Opts, t: Topology, procs: Procs, root: string, setTcp
     }
     let total = 0;
     let cpu = 0;
+    const t0 = server.pid !== undefined ? cpuTimesOf(server.pid) : undefined;
     for (let i = 0; i < o.runs; i++) {
       const c0 = server.pid !== undefined ? cpuSecondsOf(server.pid) : undefined;
       const out = await procs.run(t.cli, tools.client, ['connrate', host, String(port), String(o.seconds), '16', String(o.warmup)], (o.warmup + o.seconds + 30) * 1000);
@@ -271,6 +272,11 @@ async function connCase(o: Opts, t: Topology, procs: Procs, root: string, setTcp
         `run ${i + 1}: ${j.per_second.toFixed(0)} conn/s (${o.warmup} s warm-up + ${o.seconds} s; ${j.errors} errors); server CPU ${((dc * 1e6) / all).toFixed(1)} us/conn over ${all} connections\n`,
       );
       await sleep(300);
+    }
+    const t1 = server.pid !== undefined ? cpuTimesOf(server.pid) : undefined;
+    if (t0 !== undefined && t1 !== undefined && total > 0) {
+      const us = (s: number): string => ((s * 1e6) / total).toFixed(1);
+      process.stdout.write(`server CPU per connection: user ${us(t1.user - t0.user)} us, system ${us(t1.system - t0.system)} us\n`);
     }
     for (const [ns, dev] of [[t.stk, TAP], [t.cli, CLI_IF]] as const) {
       const k = linkStats(ns, dev);

@@ -166,6 +166,8 @@ export class TcpSocket extends Duplex {
   private targetPort: number | undefined = undefined;
 
   private readonly handler: TcpConnectionHandler = new SocketEvents(this);
+  /** The server that accepted this socket, told once when it is destroyed (like net.Socket._server). */
+  private server: Server | undefined = undefined;
 
   constructor(ctx: NetContext, opts: TcpSocketOptions = {}) {
     super({
@@ -211,7 +213,18 @@ export class TcpSocket extends Duplex {
 
   /** @internal (SocketEvents) Data, EOF or CLOSED: pull what the stream (or onread) wants. */
   onTcpReadable(): void {
-    if (this.onread !== undefined ? !this.isPaused() && !this.connecting : this.reading) this.pull();
+    if (this.onread !== undefined) {
+      if (!this.isPaused() && !this.connecting) this.pull();
+    } else if (this.reading) {
+      this.pull();
+    } else if (this.readableFlowing === true && !this.connecting && !this.destroyed && this.readableLength === 0) {
+      // Flowing, but the stream has not asked yet: resume() (on('data')) starts the flow on
+      // the next tick, typically for a socket accepted in the same receive batch as its first
+      // data. Start it now, inside this callback, so 'data' handlers run here too: what they
+      // write (and end()) then leaves in one segment once the callback returns (reply + FIN
+      // together, Connection.write), instead of the reply alone and the FIN after it.
+      this.read();
+    }
   }
 
   /** @internal (SocketEvents) Send-buffer space: hand over pending chunks. */
@@ -245,8 +258,9 @@ export class TcpSocket extends Duplex {
   }
 
   /** @internal Wrap an established connection (from a server's accept queue). */
-  attach(conn: TcpConnection): this {
+  attach(conn: TcpConnection, server?: Server): this {
     this.conn = conn;
+    this.server = server;
     conn.setHandler(this.handler);
     return this;
   }
@@ -420,6 +434,9 @@ export class TcpSocket extends Duplex {
     const conn = this.conn;
     if (conn !== undefined && conn.state !== 'CLOSED') conn.close();
     this.pendingCb = undefined;
+    const server = this.server;
+    this.server = undefined;
+    server?.socketDestroyed();
     cb(err);
   }
 
@@ -494,21 +511,18 @@ export class Server extends EventEmitter {
   private readonly ctx: NetContext;
   private readonly opts: ServerOptions;
   private listener: TcpListener | undefined = undefined;
-  private readonly sockets = new Set<TcpSocket>();
+  /**
+   * Accepted sockets not yet destroyed. A count, told by the socket's _destroy() as Node's
+   * net.Server does (_connections): no set entry and no 'close' listener per socket.
+   */
+  private connections = 0;
   private addr: AddressInfo | undefined = undefined;
   private closing = false;
-  /** One 'close' listener for every accepted socket (EventEmitter passes the socket as `this`). */
-  private readonly onSocketClose: (this: TcpSocket) => void;
 
   constructor(ctx: NetContext, opts: ServerOptions = {}, connectionListener?: (socket: TcpSocket) => void) {
     super();
     this.ctx = ctx;
     this.opts = opts;
-    const server = this;
-    this.onSocketClose = function (this: TcpSocket): void {
-      server.sockets.delete(this);
-      server.maybeClosed();
-    };
     if (connectionListener !== undefined) this.on('connection', connectionListener);
   }
 
@@ -564,9 +578,8 @@ export class Server extends EventEmitter {
     const l = this.listener;
     if (l === undefined) return;
     for (let c = l.accept(); c !== undefined; c = l.accept()) {
-      const s = new TcpSocket(this.ctx, this.opts).attach(c);
-      this.sockets.add(s);
-      s.on('close', this.onSocketClose);
+      const s = new TcpSocket(this.ctx, this.opts).attach(c, this);
+      this.connections++;
       if (this.opts.pauseOnConnect === true) s.pause();
       this.emit('connection', s);
     }
@@ -593,15 +606,22 @@ export class Server extends EventEmitter {
     return this;
   }
 
+  /** @internal (TcpSocket._destroy) One accepted socket is gone. */
+  socketDestroyed(): void {
+    this.connections--;
+    // The server's 'close' comes on a later tick (Node: _emitCloseIfDrained -> emitCloseNT).
+    if (this.closing && this.connections === 0) process.nextTick(() => this.maybeClosed());
+  }
+
   private maybeClosed(): void {
-    if (!this.closing || this.sockets.size > 0) return;
+    if (!this.closing || this.connections > 0) return;
     this.closing = false;
     this.addr = undefined;
     this.emit('close');
   }
 
   getConnections(cb: (err: Error | null, count: number) => void): this {
-    const n = this.sockets.size;
+    const n = this.connections;
     process.nextTick(() => cb(null, n));
     return this;
   }

@@ -44,7 +44,8 @@ import { RackRecovery } from './recovery/rack-recovery.js';
 import { RackTlp } from './recovery/rack.js';
 import { chooseWscale, output, sendRst, sendAckNow, maybeWindowUpdate, sendSyn } from './output.js';
 import { advertisedMss } from './handshake.js';
-import { armKeepalive, cancelAllTimers, onClockTimer, armFinWait2, SubTimer } from './timers.js';
+import { armKeepalive, cancelAllTimers, armFinWait2, SubTimer } from './timers.js';
+import { OptionSets, type OptionSet } from './option-sets.js';
 
 /** Event bits for flushEvents(), delivered in this order. */
 export const Ev = { CONNECTED: 1, READABLE: 2, WRITABLE: 4, ERROR: 8, CLOSED: 16 } as const;
@@ -72,6 +73,16 @@ export function canSendData(s: TcpStateName): boolean {
   return s === 'ESTABLISHED' || s === 'CLOSE-WAIT' || s === 'FIN-WAIT-1' || s === 'CLOSING' || s === 'LAST-ACK';
 }
 
+/** What every connection of a layer shares: one object per layer, one field per connection. */
+export interface ConnectionShared {
+  /** Where the send and receive buffers take their storage from (undefined: they allocate their own). */
+  readonly pool: BufferPool | undefined;
+  /** Told when a connection sits in TIME-WAIT, closed by its application (the layer compacts it). */
+  readonly timeWaits: TimeWaitSink | undefined;
+  /** The interned option sets of the layer. */
+  readonly optionSets: OptionSets;
+}
+
 export interface ConnectionInit {
   localAddr: number;
   localPort: number;
@@ -79,10 +90,8 @@ export interface ConnectionInit {
   remotePort: number;
   opts?: TcpOptions;
   owner?: ChildOwner;
-  /** Where the send and receive buffers take their storage from (the layer's pool). */
-  pool?: BufferPool;
-  /** Told when the connection sits in TIME-WAIT, closed by its application (the layer compacts it). */
-  timeWaits?: TimeWaitSink;
+  /** The layer's shared parts (default: no pool, no TIME-WAIT compaction, private option sets). */
+  shared?: ConnectionShared;
   /** Passive open, when there is no owner to tell (a connection rebuilt from a TimeWait record). */
   passive?: boolean;
 }
@@ -97,13 +106,12 @@ export class Connection implements TcpConnection {
   /** The listener of a passive open, until accepted (or the handshake failed). */
   owner: ChildOwner | undefined;
   readonly passive: boolean;
-  /** Storage for the buffers (undefined: they allocate their own). */
-  readonly pool: BufferPool | undefined;
-  readonly timeWaits: TimeWaitSink | undefined;
+  readonly shared: ConnectionShared;
   /** The TIME-WAIT record standing in for this connection in the layer's tables (compacted). */
   detached: TimeWait | undefined = undefined;
   handler: TcpConnectionHandler = NOOP_HANDLER;
-  readonly opts: Required<TcpOptions>;
+  /** Shared, frozen option set (see optionSet()); setOptions() swaps it for another. */
+  opts: OptionSet;
   /** Connection table chaining (ConnTable). */
   nextInBucket: ConnEntry | undefined = undefined;
   /** This connection's local port reservation (TcpLayer's port table). */
@@ -215,8 +223,11 @@ export class Connection implements TcpConnection {
   readonly lossTimer: SubTimer;
   /** Keepalive, FIN-WAIT-2 timeout and TIME-WAIT share this timer (Linux's sk_timer). */
   readonly keepTimer: SubTimer;
-  /** The one clock Timer, armed for the earliest sub-timer. */
-  readonly clockTimer: Timer;
+  /**
+   * The one clock Timer, armed for the earliest sub-timer: created when one is armed, dropped
+   * when none is (syncClockTimer), so an idle connection holds no Timer and no closure.
+   */
+  clockTimer: Timer | undefined = undefined;
   /** True while onClockTimer() runs the due sub-timers (it re-arms once at the end). */
   timersFiring = false;
 
@@ -244,21 +255,10 @@ export class Connection implements TcpConnection {
     this.remotePort = init.remotePort;
     this.owner = init.owner;
     this.passive = init.passive ?? init.owner !== undefined;
-    this.pool = init.pool;
-    this.timeWaits = init.timeWaits;
     const cfg = ctx.config;
-    this.opts = {
-      noDelay: false,
-      keepAlive: false,
-      keepIdle: cfg.keepaliveIdle,
-      keepInterval: cfg.keepaliveInterval,
-      keepCount: cfg.keepaliveCount,
-      sendBufferSize: cfg.defaultSendBuffer,
-      recvBufferSize: cfg.defaultRecvBuffer,
-      maxSegment: 0,
-      congestion: cfg.defaultCongestion,
-    };
-    if (init.opts) assignDefined(this.opts, init.opts);
+    this.shared = init.shared ?? { pool: undefined, timeWaits: undefined, optionSets: new OptionSets(cfg) };
+    const sets = this.shared.optionSets;
+    this.opts = init.opts !== undefined ? sets.withAll(sets.defaults, init.opts) : sets.defaults;
     this.rtt = new RttEstimator({ initialRto: cfg.initialRto, minRto: cfg.minRto, maxRto: cfg.maxRto });
     this.cc = createCongestionControl(this.opts.congestion, this.mss, ctx.clock.now());
     this.recovery = new NewRenoRecovery();
@@ -266,7 +266,6 @@ export class Connection implements TcpConnection {
     this.delackTimer = new SubTimer(this);
     this.lossTimer = new SubTimer(this);
     this.keepTimer = new SubTimer(this);
-    this.clockTimer = ctx.clock.createTimer(() => onClockTimer(this));
     this.lastRecvTime = ctx.clock.now();
   }
 
@@ -359,7 +358,7 @@ export class Connection implements TcpConnection {
         if (this.state === 'FIN-WAIT-2') armFinWait2(this);
         if (this.state === 'TIME-WAIT') {
           this.freeBuffers();
-          if (this.owner === undefined) this.timeWaits?.orphanedTimeWait(this);
+          if (this.owner === undefined) this.shared.timeWaits?.orphanedTimeWait(this);
         }
         break;
     }
@@ -382,10 +381,11 @@ export class Connection implements TcpConnection {
   }
 
   setOptions(o: TcpOptions): void {
-    const prev = { ...this.opts };
-    assignDefined(this.opts, o);
+    const sets = this.shared.optionSets;
+    const prev = this.opts;
+    this.opts = sets.withAll(prev, o);
     if (o.sendBufferSize !== undefined && this.sendBuf && !this.sendBuf.resize(Math.max(o.sendBufferSize, this.sendBuf.length))) {
-      this.opts.sendBufferSize = prev.sendBufferSize;
+      this.opts = sets.with(this.opts, 'sendBufferSize', prev.sendBufferSize);
     }
     if (o.recvBufferSize !== undefined && this.rcvBuf && o.recvBufferSize > this.rcvBuf.capacity) {
       this.rcvBuf.setCapacity(o.recvBufferSize); // grow only: never shrink an advertised window
@@ -438,13 +438,13 @@ export class Connection implements TcpConnection {
 
   /** The send buffer (no storage until data is written: see SendBuffer). */
   ensureSendBuf(): SendBuffer {
-    if (this.sendBuf === undefined) this.sendBuf = new SendBuffer(this.opts.sendBufferSize, this.pool);
+    if (this.sendBuf === undefined) this.sendBuf = new SendBuffer(this.opts.sendBufferSize, this.shared.pool);
     return this.sendBuf;
   }
 
   /** The receive buffer (no storage until data arrives: see ReceiveBuffer). */
   ensureRcvBuf(): ReceiveBuffer {
-    if (this.rcvBuf === undefined) this.rcvBuf = new ReceiveBuffer(this.opts.recvBufferSize, this.pool);
+    if (this.rcvBuf === undefined) this.rcvBuf = new ReceiveBuffer(this.opts.recvBufferSize, this.shared.pool);
     return this.rcvBuf;
   }
 
@@ -598,23 +598,33 @@ export class Connection implements TcpConnection {
     this.writeShut = true;
     this.wantWritable = false;
     if (this.state === 'ESTABLISHED') {
-      this.finQueued = true;
-      this.sackScoreboard();
+      this.queueFin();
       this.setState('FIN-WAIT-1');
       output(this);
     } else if (this.state === 'CLOSE-WAIT') {
-      this.finQueued = true;
-      this.sackScoreboard();
+      this.queueFin();
       this.setState('LAST-ACK');
       output(this);
     }
     // SYN-SENT / SYN-RECEIVED: enterEstablished() sees writeShut and queues the FIN.
   }
 
-  /** Handshake complete (either side). */
+  /**
+   * The FIN goes after the queued data. output() sends (and the timers resend) from the send
+   * buffer's bookkeeping, so it exists from here on even when nothing was ever written.
+   */
+  private queueFin(): void {
+    this.finQueued = true;
+    this.ensureSendBuf();
+    this.sackScoreboard();
+  }
+
+  /**
+   * Handshake complete (either side). The send buffer object comes with the first write()
+   * or the FIN (ensureSendBuf): an idle connection holds none.
+   */
   enterEstablished(): void {
     this.setState('ESTABLISHED');
-    this.ensureSendBuf();
     this.rtxMode = 'none';
     this.rtxTimer.cancel();
     this.retransmits = 0;
@@ -627,8 +637,7 @@ export class Connection implements TcpConnection {
     armKeepalive(this);
     if (!this.passive) this.raise(Ev.CONNECTED);
     if (this.writeShut) {
-      this.finQueued = true;
-      this.sackScoreboard();
+      this.queueFin();
       this.setState('FIN-WAIT-1');
     }
   }
@@ -657,7 +666,7 @@ export class Connection implements TcpConnection {
     if (this.orphan) {
       this.freeBuffers();
       // Nobody uses it any more: the layer may keep a compact record instead (TimeWait).
-      if (this.owner === undefined) this.timeWaits?.orphanedTimeWait(this);
+      if (this.owner === undefined) this.shared.timeWaits?.orphanedTimeWait(this);
     }
   }
 
@@ -734,15 +743,5 @@ export class Connection implements TcpConnection {
     this.setState('SYN-SENT');
     ctx.counters.ActiveOpens++;
     return sendSyn(this);
-  }
-}
-
-/** Object.assign of the options that are set (once per connection: no intermediate object). */
-function assignDefined(dst: Required<TcpOptions>, o: TcpOptions): void {
-  const d = dst as unknown as Record<string, unknown>;
-  const src = o as Record<string, unknown>;
-  for (const k in src) {
-    const v = src[k];
-    if (v !== undefined) d[k] = v;
   }
 }

@@ -19,7 +19,8 @@ import { SipHash } from '../core/siphash.js';
 import { ipToString, type IcmpErrorInfo, type IpProtocolHandler, type IpRxInfo, type IpSender } from '../ip/types.js';
 import type { TcpConnection, TcpConnectionHandler, TcpListener, TcpOptions, TcpService } from './api.js';
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from './config.js';
-import { Connection, type ConnectionInit } from './connection.js';
+import { Connection, type ConnectionInit, type ConnectionShared } from './connection.js';
+import { OptionSets } from './option-sets.js';
 import { decodeSegment, OptionsOut, Segment, TcpFlag } from './header.js';
 import { timeWaitAcceptsSyn } from './input.js';
 import { IsnGenerator } from './isn.js';
@@ -82,6 +83,8 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost, Ti
   private readonly timeWaitTimer: Timer;
   /** Orphaned TIME-WAIT connections to compact once the batch's ACKs are out. */
   private readonly toCompact: Connection[] = [];
+  /** What all connections of this layer share (buffer pool, TIME-WAIT sink, option sets). */
+  private readonly connShared: ConnectionShared;
 
   constructor(init: TcpLayerInit) {
     this.ip = init.ip;
@@ -94,6 +97,7 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost, Ti
     this.tsKey = SipHash.random(this.rng);
     this.flushTimer = this.clock.createTimer(() => this.batchEnd());
     this.timeWaitTimer = this.clock.createTimer(() => this.expireTimeWaits());
+    this.connShared = { pool: this.bufferPool, timeWaits: this, optionSets: new OptionSets(this.config) };
   }
 
   /** A snapshot of the counters (Linux /proc/net/snmp Tcp + TcpExt). */
@@ -278,10 +282,17 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost, Ti
       this.debug(() => `drop: broadcast/multicast address ${ipToString(info.src)} -> ${ipToString(info.dst)}`);
       return true;
     }
-    const entry = this.conns.get(info.dst, seg.dstPort, info.src, seg.srcPort);
-    const revived = entry instanceof TimeWait;
-    let c = revived ? this.revive(entry) : entry;
+    let entry = this.conns.get(info.dst, seg.dstPort, info.src, seg.srcPort);
     let isnHint: Seq | undefined;
+    if (entry instanceof TimeWait && entry.acceptsSyn(seg) && this.findListener(info.dst, seg.dstPort) !== undefined) {
+      // MAY-2 (RFC 6191) on a compact record, as below for a Connection: the SYN ends
+      // TIME-WAIT and the new ISS is above the old SND.NXT (Linux: + 65535 + 2).
+      isnHint = seqAdd(seq(entry.sndMax >>> 0), 65537);
+      this.endTimeWait(entry);
+      entry = undefined;
+    }
+    const revived = entry instanceof TimeWait;
+    let c: Connection | undefined = entry instanceof TimeWait ? this.revive(entry) : entry;
     if (
       c !== undefined &&
       c.state === 'TIME-WAIT' &&
@@ -503,8 +514,7 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost, Ti
       remoteAddr: tw.remoteAddr,
       remotePort: tw.remotePort,
       opts: { recvBufferSize: tw.rcvCapacity },
-      pool: this.bufferPool,
-      timeWaits: this,
+      shared: this.connShared,
       passive: tw.passive,
     });
     c.tsOffset = this.tsOffset(c.localAddr, c.remoteAddr, c.localPort, c.remotePort);
@@ -526,6 +536,22 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost, Ti
       }
     }
     this.armTimeWaitTimer();
+  }
+
+  /**
+   * End TIME-WAIT for a record (a SYN reopened its 4-tuple): gone from the tables; a
+   * Connection object still held for it reaches CLOSED (and tells its handler).
+   */
+  private endTimeWait(tw: TimeWait): void {
+    const c = tw.ref.deref();
+    if (c !== undefined && c.detached === tw) {
+      this.removeTimeWait(tw);
+      c.detached = undefined;
+      c.destroy(); // TIME-WAIT -> CLOSED also takes it off timeWaitCount
+      c.flushEvents();
+    } else {
+      this.dropTimeWait(tw);
+    }
   }
 
   /** Forget a record that no Connection stands for: tables, port, TIME-WAIT count. */
@@ -572,8 +598,7 @@ export class TcpLayer implements TcpService, IpProtocolHandler, ListenerHost, Ti
   }
 
   createConnection(init: ConnectionInit, user?: PortUser): Connection {
-    init.pool = this.bufferPool;
-    init.timeWaits = this;
+    init.shared = this.connShared;
     const c = new Connection(this, init);
     c.tsOffset = this.tsOffset(c.localAddr, c.remoteAddr, c.localPort, c.remotePort);
     this.conns.add(c);

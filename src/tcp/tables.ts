@@ -7,6 +7,7 @@
 import { seq, seqAdd } from '../core/seq.js';
 import { Connection, type ConnectionInit } from './connection.js';
 import type { TcpContext } from './context.js';
+import { TcpFlag, type Segment } from './header.js';
 import { SackRecovery } from './recovery/sack.js';
 
 /** What the connection table holds: a Connection, or the TIME-WAIT record of a closed one. */
@@ -290,6 +291,22 @@ export class TimeWait implements PortUser {
   }
   get tsOk(): boolean {
     return (this.flags & TW_TS_OK) !== 0;
+  }
+
+  /**
+   * May this SYN reopen the connection (RFC 9293 MAY-2, RFC 6191; Linux
+   * tcp_timewait_state_process)? The rule of input.ts timeWaitAcceptsSyn, on the record:
+   * not rejected by PAWS (an older TSval is an old duplicate), and either its sequence
+   * number is above RCV.NXT or its timestamp is newer than TS.Recent. A client reusing its
+   * ports quickly (the server closed first and holds TIME-WAIT) meets this for every new
+   * connection: deciding it here spares building a Connection only to end it.
+   */
+  acceptsSyn(seg: Segment): boolean {
+    if (!(seg.flags & TcpFlag.SYN) || seg.flags & (TcpFlag.ACK | TcpFlag.RST)) return false;
+    // int32 fields: differences taken modulo 2^32, as seqGt() does.
+    const tsDiff = this.tsOk && seg.hasTimestamp ? (seg.tsVal - this.tsRecent) | 0 : 0;
+    if (tsDiff < 0) return false;
+    return ((seg.seq - this.rcvNxt) | 0) > 0 || tsDiff > 0;
   }
 
   /**

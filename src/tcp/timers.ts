@@ -6,7 +6,8 @@
  *   delackTimer the delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2);
  *   keepTimer   keepalive (RFC 9293 3.8.4), the orphaned FIN-WAIT-2 timeout, TIME-WAIT.
  * They are SubTimers sharing ONE clock Timer per connection, armed for the earliest of them
- * (a connection costs one entry in the clock's heap, not four: memory per connection).
+ * (a connection costs one entry in the clock's heap, not four: memory per connection), and
+ * only while one of them is armed.
  */
 import type { Timer } from '../core/clock.js';
 import { seqDiff, seqGt } from '../core/seq.js';
@@ -61,12 +62,27 @@ function earliest(c: Connection): number | undefined {
   return d;
 }
 
-/** Arm the clock Timer for the earliest sub-timer, or cancel it (deferred while they fire). */
+/**
+ * Arm the clock Timer for the earliest sub-timer (deferred while they fire). With none armed
+ * the Timer is cancelled and dropped, and made again for the next arm: an idle connection
+ * (most of a server's) holds no Timer, closure or context (memory per connection).
+ */
 function syncClockTimer(c: Connection): void {
   if (c.timersFiring) return;
   const d = earliest(c);
-  if (d === undefined) c.clockTimer.cancel();
-  else if (c.clockTimer.deadline !== d) c.clockTimer.arm(d);
+  const t = c.clockTimer;
+  if (d === undefined) {
+    if (t !== undefined) {
+      t.cancel();
+      c.clockTimer = undefined;
+    }
+  } else if (t === undefined) {
+    const made = c.ctx.clock.createTimer(() => onClockTimer(c));
+    c.clockTimer = made;
+    made.arm(d);
+  } else if (t.deadline !== d) {
+    t.arm(d);
+  }
 }
 
 /**

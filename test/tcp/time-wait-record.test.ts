@@ -10,6 +10,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Connection } from '../../src/tcp/connection.js';
+import { Segment, TcpFlag } from '../../src/tcp/header.js';
+import { timeWaitAcceptsSyn } from '../../src/tcp/input.js';
+import { seq } from '../../src/core/seq.js';
+import { SeededRng } from '../../src/core/rng.js';
 import type { TcpLayer } from '../../src/tcp/layer.js';
 import { TimeWait, type ConnEntry } from '../../src/tcp/tables.js';
 import { LOCAL, LOCAL_PORT, REMOTE, REMOTE_ISS, TcpHarness } from '../helpers/tcp-peer.js';
@@ -161,6 +165,49 @@ describe('compact TIME-WAIT record', () => {
     h.advance(MSL2);
     expect(h.layer.diagnostics()).toMatchObject({ connections: 0, timeWait: 0 });
     h.expectNothing();
+  });
+
+  it('a new SYN while the application still holds the object: it reaches CLOSED, the new connection opens', () => {
+    const h = new TcpHarness();
+    const conn = serverTimeWait(h);
+    const oldNxt = h.ourNxt;
+    h.rec.take();
+    h.send({ seq: REMOTE_ISS + 300_000, ack: 0, flags: 'SYN', mss: 1460, srcPort: conn.remotePort, ts: [600, 0] });
+    const sa = h.expectSent({ flags: 'SYN,ACK', ack: REMOTE_ISS + 300_001 });
+    expect(sa.seq).toBe((oldNxt + 65537) >>> 0);
+    expect(conn.state).toBe('CLOSED');
+    expect(conn.detached).toBeUndefined();
+    expect(h.rec.take()).toEqual(['closed']);
+    const e = entry(h.layer, LOCAL_PORT, conn.remotePort) as Connection;
+    expect(e).not.toBe(conn);
+    expect(e.state).toBe('SYN-RECEIVED');
+    // The listener's reservation and the new half-open connection hold the port; nothing else.
+    expect(h.layer.diagnostics()).toMatchObject({ connections: 1, timeWait: 0, portHolders: 2 });
+  });
+
+  it('the record decides a SYN exactly as a Connection in TIME-WAIT does (timeWaitAcceptsSyn)', () => {
+    const h = new TcpHarness();
+    const conn = serverTimeWait(h);
+    const rng = new SeededRng(11);
+    const seg = new Segment();
+    const flagSets = [TcpFlag.SYN, TcpFlag.SYN | TcpFlag.ACK, TcpFlag.SYN | TcpFlag.RST, TcpFlag.ACK, TcpFlag.SYN | TcpFlag.FIN];
+    let accepted = 0;
+    for (let i = 0; i < 2000; i++) {
+      conn.rcvNxt = seq(rng.nextU32());
+      conn.tsRecent = rng.nextU32();
+      conn.tsOk = (i & 1) === 0;
+      const tw = new TimeWait(conn, undefined, 0);
+      // Near the edges (wrap-around included) as well as anywhere.
+      const near = (x: number): number => (i % 3 === 0 ? rng.nextU32() : (x + (rng.nextU32() % 5) - 2) >>> 0);
+      seg.flags = flagSets[i % flagSets.length]!;
+      seg.seq = seq(near(conn.rcvNxt));
+      seg.hasTimestamp = (i & 2) === 0;
+      seg.tsVal = near(conn.tsRecent);
+      const want = timeWaitAcceptsSyn(conn, seg);
+      expect(tw.acceptsSyn(seg), `case ${i}`).toBe(want);
+      if (want) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(100);
   });
 
   it('layer close() drops records and keeps the counts right', () => {
