@@ -31,7 +31,13 @@ export const F_RTX = 1;
 export const F_SACKED = 2;
 export const F_LOST = 4;
 
-const INITIAL_RECORDS = 16;
+/**
+ * First allocation, records. Small: one burst of new data is one record, so a request/response
+ * connection rarely needs more than a few (128 bytes); bulk transfers grow it by doubling.
+ */
+const INITIAL_RECORDS = 4;
+/** The storage of every empty log (shared: creating a log allocates nothing). */
+const NO_RECORDS = new Float64Array(0);
 /** Records a log may always have, whatever the flight (see TransmitLog.splitBytes). */
 const SPLIT_FREE = 64;
 /**
@@ -46,7 +52,7 @@ export type DeliveredFn = (start: Seq, end: Seq, ts: number, flags: number) => v
 
 export class TransmitLog {
   /** Records: [start, end, ts, flags] * n, live in slots [head, tail). */
-  r: Float64Array = new Float64Array(0);
+  r: Float64Array = NO_RECORDS;
   head = 0;
   tail = 0;
   /** Octets in SACKed records. */
@@ -150,7 +156,7 @@ export class TransmitLog {
     }
     if (this.head === this.tail) {
       this.head = this.tail = 0;
-      if (this.r.length > RETAIN_RECORDS * STRIDE) this.r = new Float64Array(0);
+      if (this.r.length > RETAIN_RECORDS * STRIDE) this.r = NO_RECORDS;
     }
   }
 
