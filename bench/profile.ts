@@ -148,7 +148,13 @@ async function main(): Promise<number> {
     if (topo !== undefined) destroyTopology(topo);
     topo = undefined;
   };
+  // Interrupted or terminated: the namespaces go too (a SIGKILL leaves them: `ip netns list`).
+  // Output piped into `head` that exits early must not kill us before the cleanup either.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
   try {
     topo = buildTopology();
     const t = topo;
