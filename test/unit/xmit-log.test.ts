@@ -335,6 +335,10 @@ describe('TransmitLog: cumulative ACKs and marks', () => {
         expect(f.log.firstLost()).toBe(slotOf(f.log, base, 3000));
         f.log.markLost(slotOf(f.log, base, 2000));
         expect(f.log.firstLost()).toBe(slotOf(f.log, base, 2000));
+        // From a sequence number: the lowest lost record ending after it.
+        expect(f.log.firstLost(f.at(2500))).toBe(slotOf(f.log, base, 2000));
+        expect(f.log.firstLost(f.at(3000))).toBe(slotOf(f.log, base, 3000));
+        expect(f.log.firstLost(f.at(4000))).toBe(-1);
         expect(f.log.flags(slotOf(f.log, base, 2000))).toBe(F_RTX | F_LOST);
         f.sack(4000, 5000);
         expect(f.log.lostBytes).toBe(2000);

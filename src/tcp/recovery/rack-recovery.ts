@@ -15,7 +15,7 @@
  * - Leaving recovery: a cumulative ACK at or beyond RecoveryPoint (RFC 6675 (A)).
  * - A TLP that repaired a loss outside recovery reduces cwnd once (RFC 8985 7.4.2).
  */
-import { seqDiff, seqGe } from '../../core/seq.js';
+import { seqDiff, seqGe, type Seq } from '../../core/seq.js';
 import type { Connection } from '../connection.js';
 import { retransmit } from '../output.js';
 import type { LossRecovery } from './types.js';
@@ -100,13 +100,16 @@ export class RackRecovery implements LossRecovery {
     const log = c.rack?.log;
     if (log === undefined) return false;
     const mss = c.mss;
+    // Nothing below the last retransmission is lost (each goes to the lowest lost record).
+    let from: Seq | undefined;
     for (let i = 0; i < MAX_BURST && log.lostBytes > 0; i++) {
       const pipe = c.flightSize() - log.sackedBytes - log.lostBytes;
       if (c.cc.cwnd - pipe < mss && !this.fastRetransmit) break;
       this.fastRetransmit = false;
-      const k = log.firstLost();
+      const k = log.firstLost(from);
       if (k < 0) break;
       const start = log.start(k);
+      from = start;
       const end = retransmit(c, start, Math.min(seqDiff(log.end(k), start), mss));
       if (end === start) break;
       c.ctx.counters.TCPFastRetrans++;

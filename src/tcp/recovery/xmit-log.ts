@@ -220,11 +220,16 @@ export class TransmitLog {
     this.sackedBytes = this.lostBytes = 0;
   }
 
-  /** Index of the lowest lost record, or -1. */
-  firstLost(): number {
+  /**
+   * Index of the lowest lost record, or -1; with `from`, of the lowest lost record ending
+   * after it (the caller knows nothing below is lost: a burst of retransmissions walks the
+   * log once, not once per segment).
+   */
+  firstLost(from?: Seq): number {
     if (this.lostBytes <= 0) return -1;
     const r = this.r;
-    for (let i = this.head; i < this.tail; i++) if (r[i * STRIDE + R_FLAGS]! & F_LOST) return i;
+    const i0 = from === undefined ? this.head : this.findEndAfter(from);
+    for (let i = i0; i < this.tail; i++) if (r[i * STRIDE + R_FLAGS]! & F_LOST) return i;
     return -1;
   }
 
