@@ -209,13 +209,7 @@ async function main(): Promise<number> {
       process.stdout.write(`tcp: ${pick(tc, ['InSegs', 'OutSegs', 'RetransSegs', 'TCPPureAcks', 'TCPOFOQueue', 'DropOutOfWindow', 'TCPDSACKRecv', 'TCPSACKReneging'])}\n`);
       process.stdout.write(`stats: ${m[1]!.slice(0, 4000)}\n`);
     }
-    if (o.prof !== undefined) {
-      const files = readdirSync(o.prof)
-        .filter((f) => f.endsWith('.cpuprofile'))
-        .map((f) => join(o.prof!, f))
-        .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-      if (files[0] !== undefined) process.stdout.write(`${summarizeProfile(files[0], o.top)}\n`);
-    }
+    if (o.prof !== undefined) printNewestProfile(o.prof, o.top);
     return 0;
   } catch (e) {
     process.stderr.write(`profile: ${e instanceof Error ? e.message : String(e)}\n`);
@@ -223,6 +217,15 @@ async function main(): Promise<number> {
   } finally {
     await cleanup();
   }
+}
+
+/** Summarize the newest CPU profile in `dir` (the server's, written when it exited). */
+function printNewestProfile(dir: string, top: number): void {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (files[0] !== undefined) process.stdout.write(`${summarizeProfile(files[0], top)}\n`);
 }
 
 const CONN_PORT = 7011;
@@ -300,13 +303,7 @@ async function connCase(o: Opts, t: Topology, procs: Procs, root: string, setTcp
       process.stdout.write(`stats: ${m[1]!.slice(0, 4000)}\n`);
     }
     process.stdout.write(`server CPU ${((cpu * 1e6) / total).toFixed(1)} us/conn (${side})\n`);
-    if (o.prof !== undefined) {
-      const files = readdirSync(o.prof)
-        .filter((f) => f.endsWith('.cpuprofile'))
-        .map((f) => join(o.prof!, f))
-        .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-      if (files[0] !== undefined) process.stdout.write(`${summarizeProfile(files[0], o.top)}\n`);
-    }
+    if (o.prof !== undefined) printNewestProfile(o.prof, o.top);
     return 0;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
