@@ -384,7 +384,9 @@ export class Connection implements TcpConnection {
     const sets = this.shared.optionSets;
     const prev = this.opts;
     this.opts = sets.withAll(prev, o);
-    if (o.sendBufferSize !== undefined && this.sendBuf && !this.sendBuf.resize(Math.max(o.sendBufferSize, this.sendBuf.length))) {
+    // Refused as SendBuffer.resize() refuses it, also before the buffer exists (ensureSendBuf).
+    const sb = this.sendBuf;
+    if (o.sendBufferSize !== undefined && (sb ? !sb.resize(Math.max(o.sendBufferSize, sb.length)) : !(o.sendBufferSize > 0))) {
       this.opts = sets.with(this.opts, 'sendBufferSize', prev.sendBufferSize);
     }
     if (o.recvBufferSize !== undefined && this.rcvBuf && o.recvBufferSize > this.rcvBuf.capacity) {

@@ -168,8 +168,10 @@ export class Listener implements TcpListener, ChildOwner {
     const host = this.host;
     const k = host.counters;
     const mode = host.config.syncookies;
-    // Linux tcp_conn_request: SYN queue full (or syncookies = 2) -> cookie, or drop without cookies.
-    const synFull = this.synQueue.size >= this.backlog;
+    // Linux tcp_conn_request: SYN queue full (or syncookies = 2) -> cookie, or drop without
+    // cookies — except for a SYN that reopened a TIME-WAIT connection (isnHint; Linux "&& !isn"):
+    // it gets state whatever the queue (bounded anyway: each TIME-WAIT reopens once).
+    const synFull = this.synQueue.size >= this.backlog && isnHint === undefined;
     const wantCookie = isnHint === undefined && (mode === 'always' || (synFull && mode === 'on-overflow'));
     if (synFull && !wantCookie) {
       k.ListenDrops++;

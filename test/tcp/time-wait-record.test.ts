@@ -126,6 +126,24 @@ describe('compact TIME-WAIT record', () => {
     expect(h.layer.diagnostics().timeWait).toBe(0);
   });
 
+  it('a reopening SYN gets state even with the SYN queue full (Linux tcp_conn_request "&& !isn")', () => {
+    const h = new TcpHarness({ config: { syncookies: 'off' } });
+    const conn = serverTimeWait(h);
+    forget(h, conn);
+    // Fill the listener's SYN queue (backlog 8) with half-open connections from other ports.
+    for (let i = 0; i < 8; i++) {
+      h.send({ seq: 1000 + i, ack: 0, flags: 'SYN', mss: 1460, srcPort: 41000 + i });
+      h.expectSent({ flags: 'SYN,ACK', ack: 1001 + i });
+    }
+    // A new SYN is now dropped...
+    h.send({ seq: 5000, ack: 0, flags: 'SYN', mss: 1460, srcPort: 42000 });
+    expect(h.ip.sent.length).toBe(0);
+    // ...but the one that reopens the TIME-WAIT connection is answered.
+    h.send({ seq: REMOTE_ISS + 300_000, ack: 0, flags: 'SYN', mss: 1460, srcPort: conn.remotePort, ts: [600, 0] });
+    h.expectSent({ flags: 'SYN,ACK', ack: REMOTE_ISS + 300_001 });
+    expect((entry(h.layer, LOCAL_PORT, conn.remotePort) as Connection).state).toBe('SYN-RECEIVED');
+  });
+
   it('a RST at RCV.NXT ends it at once (RFC 9293: "enter the CLOSED state, delete the TCB")', () => {
     const h = new TcpHarness();
     const conn = serverTimeWait(h);
