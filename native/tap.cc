@@ -4,11 +4,17 @@
 //       open /dev/net/tun (inside the netns when given, so the TAP is born there) and
 //       TUNSETIFF with IFF_TAP | IFF_NO_PI [| IFF_VNET_HDR] [| IFF_MULTI_QUEUE].
 //   closeFd(fd)
-//   new TapDevice(fd, rxRing, txRing, onBatch, rxBudget)
-//       polls fd with uv_poll (no extra thread); on readable, read()s frames (one read per
-//       frame: a TAP has no recvmmsg) into RX ring slots, up to rxBudget, then calls
-//       onBatch(count) ONCE. flush() write()s every frame pending in the TX ring.
-//       onBatch(-errno) reports a fatal poll error (the device went away); polling stops.
+//   new TapDevice(fd, rxRing, txRing, onBatch, rxBudget, txThread)
+//       polls fd with uv_poll (no extra thread for RX); on readable, read()s frames (one read
+//       per frame: a TAP has no recvmmsg) into RX ring slots, up to rxBudget, then calls
+//       onBatch(count) ONCE. onBatch(-errno) reports a fatal poll error (the device went
+//       away); polling stops.
+//       TX, txThread false: flush() write()s every frame pending in the TX ring, on the
+//       calling (JS) thread, and returns the number written.
+//       TX, txThread true: a writer thread is the TX ring's consumer (see "TX writer
+//       thread" below); flush() wakes it if it sleeps (or, <= 4 frames found with it asleep,
+//       write()s them itself) and returns the frames handed over since the previous flush();
+//       it blocks only when the ring is full, until half of it is free.
 //   device.flush() / stats() / setOffload(flags) / setVnetHdrSize(n) / ref() / unref() / close()
 //
 // Both rings use the layout documented in src/link/ring.ts (FrameRing); the constants
@@ -28,10 +34,16 @@
 #include <sched.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -68,6 +80,35 @@ constexpr size_t kScratchBytes = 65536 + 64;
 inline uint32_t LoadAcquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 inline void StoreRelease(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 inline void AtomicInc(uint32_t* p) { __atomic_fetch_add(p, 1, __ATOMIC_RELAXED); }
+
+// A counter with one writer (whichever thread is the TX consumer) read from the JS thread:
+// relaxed atomics, so a read never tears and the writer pays no locked instruction.
+struct Counter {
+  std::atomic<uint64_t> v{0};
+  void Add(uint64_t n) { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  uint64_t Get() const { return v.load(std::memory_order_relaxed); }
+};
+
+// futex(2) on a 32-bit word: sleep while *word == expected (timeout ms < 0: none).
+void FutexWait(std::atomic<uint32_t>* word, uint32_t expected, int timeoutMs) {
+  struct timespec ts;
+  struct timespec* tsp = nullptr;
+  if (timeoutMs >= 0) {
+    ts.tv_sec = timeoutMs / 1000;
+    ts.tv_nsec = long(timeoutMs % 1000) * 1000000L;
+    tsp = &ts;
+  }
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, tsp, nullptr, 0);
+}
+void FutexWake(std::atomic<uint32_t>* word) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+uint64_t NowMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
+}
+static_assert(sizeof(std::atomic<uint32_t>) == 4 && std::atomic<uint32_t>::is_always_lock_free, "futex word");
 
 struct Ring {
   uint8_t* base = nullptr;
@@ -237,7 +278,8 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
                        });
   }
 
-  // new TapDevice(fd, rxRing: Uint8Array, txRing: Uint8Array, onBatch: (n) => void, rxBudget)
+  // new TapDevice(fd, rxRing: Uint8Array, txRing: Uint8Array, onBatch: (n) => void, rxBudget,
+  //               txThread?: boolean)
   // On success the device owns fd; on a thrown error the caller still owns it.
   explicit TapDevice(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TapDevice>(info) {
     Napi::Env env = info.Env();
@@ -256,6 +298,7 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
       Napi::TypeError::New(env, std::string("tx ring: ") + e).ThrowAsJavaScriptException();
       return;
     }
+    txHandedHead_ = *tx_.Word(kOffHead);
     int budget = info[4].As<Napi::Number>().Int32Value();
     budget_ = budget < 1 ? 1 : budget > 65536 ? 65536 : budget;
     int fd = info[0].As<Napi::Number>().Int32Value();
@@ -265,6 +308,7 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
       Napi::Error::New(env, "no libuv loop").ThrowAsJavaScriptException();
       return;
     }
+    bool txThread = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
     poll_ = new PollCtx;
     int rc = uv_poll_init(loop, &poll_->handle, fd);
     if (rc != 0) {
@@ -275,6 +319,22 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
     }
     poll_->owner = this;
     fd_ = fd;
+    if (txThread) {
+      // Start the writer before anything else can fail; signals stay with the other threads.
+      sigset_t all, old;
+      sigfillset(&all);
+      pthread_sigmask(SIG_SETMASK, &all, &old);
+      int e = pthread_create(&txThread_, nullptr, TxThreadMain, this);
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
+      if (e != 0) {
+        fd_ = -1;
+        StartClose(poll_);
+        poll_ = nullptr;
+        Napi::Error::New(env, std::string("pthread_create(tap tx): ") + strerror(e)).ThrowAsJavaScriptException();
+        return;
+      }
+      txThreadOn_ = true;
+    }
     rxRef_ = Napi::Persistent(rx);
     txRef_ = Napi::Persistent(tx);
     onBatch_ = Napi::Persistent(info[3].As<Napi::Function>());
@@ -313,7 +373,7 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
       self->Call(status);  // a uv status is -errno
       return;
     }
-    if (events & UV_WRITABLE) self->DrainTx();
+    if ((events & UV_WRITABLE) && !self->txThreadOn_) self->DrainTx();
     if (!self->closed_ && (events & UV_READABLE)) self->ReadBatch();
   }
 
@@ -399,8 +459,7 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
       uint8_t* slot = tx_.Slot(tail);
       uint32_t len = *reinterpret_cast<uint32_t*>(slot);
       if (len > tx_.capacity) {
-        txErrors_++;
-        lastTxErrno_ = EMSGSIZE;
+        TxError(EMSGSIZE);
         tail++;
         continue;
       }
@@ -411,27 +470,247 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
           blocked = true;
           break;
         }
-        txErrors_++;
-        lastTxErrno_ = errno;
+        TxError(errno);
         tail++;
         continue;
       }
-      txFrames_++;
-      txBytes_ += uint64_t(r);
+      txFrames_.Add(1);
+      txBytes_.Add(uint64_t(r));
       written++;
       tail++;
     }
     StoreRelease(tailp, tail);
-    if (blocked) txBlockedCount_++;
+    if (blocked) txBlockedCount_.Add(1);
     txBlocked_ = blocked;
     UpdatePoll();
     return written;
   }
 
+  void TxError(int err) {
+    txErrors_.Add(1);
+    lastTxErrno_.store(err, std::memory_order_relaxed);
+  }
+
   Napi::Value Flush(const Napi::CallbackInfo& info) {
     if (closed_) return Napi::Number::New(info.Env(), 0);
+    if (txThreadOn_) return Napi::Number::New(info.Env(), HandOver());
     if (txBlocked_) return Napi::Number::New(info.Env(), 0);  // UV_WRITABLE will drain
     return Napi::Number::New(info.Env(), DrainTx());
+  }
+
+  // ---- TX writer thread ---------------------------------------------------------------------
+  // The TX ring stays single-producer single-consumer: JS produces, the writer thread is
+  // the only consumer (DrainTx is never called in this mode). The ring is a plain
+  // ArrayBuffer, not a SharedArrayBuffer: nothing in the protocol needs SAB semantics,
+  // only that the memory stays put (txRef_ holds the Uint8Array, and so its ArrayBuffer,
+  // until the thread is joined in CloseNow) and that both sides order their accesses:
+  //   JS:     fill slot + length word, then Atomics.store(HEAD) (ring.ts commit()/push());
+  //   thread: load HEAD with acquire, read the slot (write()), store TAIL with release;
+  //   JS:     Atomics.load(TAIL) before reusing a slot.
+  // V8 compiles Atomics.load/store the same for shared and non-shared buffers: a
+  // sequentially consistent access (x64: mov + xchg/mfence for the store; arm64: ldar /
+  // stlr), which orders the plain stores of the frame bytes before HEAD, as release
+  // requires, and the compiler never moves memory effects across it.
+  //
+  // Who consumes: txState_ is AWAKE (the thread), ASLEEP (nobody; the thread waits on the
+  // futex until JS sets AWAKE) or JS_OWNS (the JS thread, inside one flush()). Only the
+  // thread goes AWAKE -> ASLEEP; only JS leaves ASLEEP (to AWAKE + FUTEX_WAKE, or to JS_OWNS
+  // and back), except for the thread's own re-check below, a CAS that loses to JS's.
+  // Every hand-over of the consumer role is a release/acquire pair on txState_, so the
+  // new consumer sees the TAIL (and counters) the previous one stored, and reloads TAIL.
+  //
+  // Sleeping, without a lost wake-up (Dekker with seq_cst on both sides): the thread sets
+  // ASLEEP, then re-reads HEAD, and sleeps only if the ring is still empty (else it CASes
+  // back to AWAKE); HandOver() (after JS's seq_cst store of HEAD) fences and reads
+  // txState_. Either the thread sees the new HEAD or JS sees the thread asleep. While the
+  // thread is busy, a flush() costs a fence and a load.
+  //
+  // Small hand-overs stay on the JS thread: when the writer sleeps and at most
+  // kInlineFrames frames are pending (a reply, an ACK, a handshake, a few TSO super-
+  // frames), waking it would add a futex wake and a thread switch to the latency of each;
+  // JS takes the consumer role (ASLEEP -> JS_OWNS), write()s them itself as the
+  // synchronous path does, and gives it back (-> ASLEEP). Larger backlogs (bulk MTU-sized
+  // sending, ~100 frames per flush) wake the writer.
+  //
+  // A full ring: HandOver() blocks the JS thread until half the ring is free again (the
+  // synchronous path would have blocked in write() for the same frames), using the same
+  // pattern on txProducerWaiting_ / txSpace_. Not while the fd is blocked (EAGAIN): then
+  // it returns at once and the sender drops, as the synchronous path does.
+
+  // Write the frame at `tail` (by the current consumer); returns the next tail, or `tail`
+  // itself with *blocked set on EAGAIN.
+  uint32_t WriteOne(uint32_t tail, bool* blocked) {
+    uint8_t* slot = tx_.Slot(tail);
+    uint32_t len = *reinterpret_cast<uint32_t*>(slot);
+    if (len > tx_.capacity) {
+      TxError(EMSGSIZE);
+      return tail + 1;
+    }
+    for (;;) {
+      ssize_t r = write(fd_, slot + kLenBytes, len);
+      if (r >= 0) {
+        txFrames_.Add(1);
+        txBytes_.Add(uint64_t(r));
+        return tail + 1;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        *blocked = true;
+        return tail;
+      }
+      TxError(errno);
+      return tail + 1;
+    }
+  }
+
+  static void* TxThreadMain(void* arg) {
+    pthread_setname_np(pthread_self(), "tap-tx");
+    static_cast<TapDevice*>(arg)->TxLoop();
+    return nullptr;
+  }
+
+  void TxLoop() {
+    uint32_t* headp = tx_.Word(kOffHead);
+    uint32_t* tailp = tx_.Word(kOffTail);
+    uint32_t tail = LoadAcquire(tailp);  // the consumer while AWAKE
+    for (;;) {
+      uint32_t head = LoadAcquire(headp);
+      if (head != tail) {
+        uint8_t* slot = tx_.Slot(tail);
+        uint32_t len = *reinterpret_cast<uint32_t*>(slot);
+        if (len > tx_.capacity) {
+          TxError(EMSGSIZE);
+        } else {
+          ssize_t r = write(fd_, slot + kLenBytes, len);
+          if (r < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) {
+              int w = TxWaitWritable();
+              if (w == kWaitStop) break;  // stopping: what is left is dropped
+              if (w == kWaitRetry) continue;
+              errno = EIO;  // kWaitDrop: the fd reports an error; drop this frame
+            }
+            TxError(errno);
+          } else {
+            txFrames_.Add(1);
+            txBytes_.Add(uint64_t(r));
+          }
+        }
+        tail++;
+        StoreRelease(tailp, tail);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (txProducerWaiting_.load(std::memory_order_relaxed) != 0 && head - tail <= tx_.slots / 2) WakeProducer();
+        continue;
+      }
+      if (txStop_.load(std::memory_order_acquire)) break;  // stop only once the ring is empty
+      txState_.store(kAsleep, std::memory_order_seq_cst);
+      if (__atomic_load_n(headp, __ATOMIC_SEQ_CST) != tail || txStop_.load(std::memory_order_seq_cst)) {
+        uint32_t expected = kAsleep;
+        if (txState_.compare_exchange_strong(expected, kAwake, std::memory_order_acq_rel)) {
+          tail = LoadAcquire(tailp);
+          continue;
+        }
+        // JS got there first: AWAKE (go on) or JS_OWNS (it writes them; wait for AWAKE).
+      }
+      txSleeps_.Add(1);
+      for (uint32_t v; (v = txState_.load(std::memory_order_acquire)) != kAwake;) FutexWait(&txState_, v, -1);
+      tail = LoadAcquire(tailp);  // JS may have written frames meanwhile
+    }
+    txBlockedNow_.store(0, std::memory_order_relaxed);
+    WakeProducer();
+  }
+
+  // write() said EAGAIN: wait for POLLOUT in slices, so a stop is seen within 10 ms.
+  static constexpr int kWaitRetry = 0, kWaitStop = 1, kWaitDrop = 2;
+  int TxWaitWritable() {
+    txBlockedCount_.Add(1);
+    txBlockedNow_.store(1, std::memory_order_seq_cst);
+    if (txProducerWaiting_.load(std::memory_order_seq_cst) != 0) WakeProducer();
+    int result = kWaitRetry;
+    for (;;) {
+      if (txStop_.load(std::memory_order_acquire)) {
+        result = kWaitStop;
+        break;
+      }
+      struct pollfd p = {fd_, POLLOUT, 0};
+      int n = poll(&p, 1, 10);
+      if (n > 0) {
+        // The device went away: drop the frame rather than retry it in a loop.
+        if (p.revents & (POLLERR | POLLNVAL | POLLHUP)) result = kWaitDrop;
+        break;
+      }
+      if (n < 0 && errno != EINTR) {
+        result = kWaitDrop;
+        break;
+      }
+    }
+    txBlockedNow_.store(0, std::memory_order_relaxed);
+    return result;
+  }
+
+  void WakeProducer() {
+    if (txProducerWaiting_.exchange(0, std::memory_order_seq_cst) == 0) return;
+    txSpace_.fetch_add(1, std::memory_order_seq_cst);
+    FutexWake(&txSpace_);
+  }
+
+  // JS thread: the frames published since the last flush() go to the writer thread (or,
+  // a few while it sleeps, are written here).
+  uint32_t HandOver() {
+    uint32_t* headp = tx_.Word(kOffHead);
+    uint32_t* tailp = tx_.Word(kOffTail);
+    uint32_t head = __atomic_load_n(headp, __ATOMIC_RELAXED);  // JS (this thread) wrote it
+    uint32_t handed = head - txHandedHead_;
+    txHandedHead_ = head;
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (txState_.load(std::memory_order_relaxed) == kAsleep) {
+      uint32_t expected = kAsleep;
+      if (head - LoadAcquire(tailp) <= kInlineFrames &&
+          txState_.compare_exchange_strong(expected, kJsOwns, std::memory_order_acq_rel)) {
+        uint32_t tail = LoadAcquire(tailp);
+        bool blocked = false;
+        while (tail != head && !blocked) tail = WriteOne(tail, &blocked);
+        StoreRelease(tailp, tail);
+        txInline_.Add(1);
+        if (!blocked) {
+          txState_.store(kAsleep, std::memory_order_release);
+          return handed;
+        }
+        // EAGAIN: the writer polls for POLLOUT and writes the rest.
+        txBlockedCount_.Add(1);
+        expected = kJsOwns;
+      }
+      if (txState_.compare_exchange_strong(expected, kAwake, std::memory_order_seq_cst)) {
+        txWakes_.Add(1);
+        FutexWake(&txState_);
+      }
+    }
+    if (head - LoadAcquire(tailp) < tx_.slots) return handed;
+    // Full: wait until half of it is free (or the fd blocks, or 1 s passes: the caller
+    // then finds the ring still full and drops, as with EAGAIN on the synchronous path).
+    txFullWaits_.Add(1);
+    uint64_t deadline = NowMs() + 1000;
+    for (;;) {
+      uint32_t seq = txSpace_.load(std::memory_order_seq_cst);
+      txProducerWaiting_.store(1, std::memory_order_seq_cst);
+      if (head - __atomic_load_n(tailp, __ATOMIC_SEQ_CST) <= tx_.slots / 2) break;
+      if (txBlockedNow_.load(std::memory_order_seq_cst) != 0) break;
+      uint64_t now = NowMs();
+      if (now >= deadline) break;
+      FutexWait(&txSpace_, seq, int(deadline - now));
+    }
+    txProducerWaiting_.store(0, std::memory_order_relaxed);
+    return handed;
+  }
+
+  // Stop the writer (after it wrote what is pending, unless the fd blocks) and join it.
+  void StopTxThread() {
+    if (!txThreadOn_) return;
+    txStop_.store(true, std::memory_order_seq_cst);
+    txState_.store(kAwake, std::memory_order_seq_cst);  // never JS_OWNS here: that is inside a flush()
+    FutexWake(&txState_);
+    pthread_join(txThread_, nullptr);
+    txThreadOn_ = false;
   }
 
   // ---- control ------------------------------------------------------------------------------
@@ -460,11 +739,16 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
     o.Set("rxErrors", double(rxErrors_));
     o.Set("lastRxErrno", lastRxErrno_);
     o.Set("batches", double(batches_));
-    o.Set("txFrames", double(txFrames_));
-    o.Set("txBytes", double(txBytes_));
-    o.Set("txErrors", double(txErrors_));
-    o.Set("lastTxErrno", lastTxErrno_);
-    o.Set("txBlocked", double(txBlockedCount_));
+    o.Set("txFrames", double(txFrames_.Get()));
+    o.Set("txBytes", double(txBytes_.Get()));
+    o.Set("txErrors", double(txErrors_.Get()));
+    o.Set("lastTxErrno", lastTxErrno_.load(std::memory_order_relaxed));
+    o.Set("txBlocked", double(txBlockedCount_.Get()));
+    o.Set("txThread", txThreadOn_);
+    o.Set("txSleeps", double(txSleeps_.Get()));
+    o.Set("txWakes", double(txWakes_.Get()));
+    o.Set("txFullWaits", double(txFullWaits_.Get()));
+    o.Set("txInline", double(txInline_.Get()));
     o.Set("pollErrors", double(pollErrors_));
     return o;
   }
@@ -494,10 +778,12 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
     else StartClose(ctx);
   }
 
-  // Stop polling, close the fd, drop the JS references. Idempotent.
+  // Stop the writer thread (it writes what is pending first), stop polling, close the fd,
+  // drop the JS references (the thread no longer touches the ring). Idempotent.
   void CloseNow() {
     if (closed_) return;
     closed_ = true;
+    StopTxThread();
     if (poll_ != nullptr) {
       StartClose(poll_);  // before close(fd): the fd leaves epoll first
       poll_ = nullptr;
@@ -527,8 +813,23 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
   Napi::AsyncContext* asyncCtx_ = nullptr;
   std::vector<uint8_t> scratch_;
   uint64_t rxFrames_ = 0, rxBytes_ = 0, rxDrops_ = 0, rxErrors_ = 0, batches_ = 0;
-  uint64_t txFrames_ = 0, txBytes_ = 0, txErrors_ = 0, txBlockedCount_ = 0, pollErrors_ = 0;
-  int lastRxErrno_ = 0, lastTxErrno_ = 0;
+  uint64_t pollErrors_ = 0;
+  int lastRxErrno_ = 0;
+  // TX counters: written by the TX consumer (this thread or the writer), read by stats().
+  Counter txFrames_, txBytes_, txErrors_, txBlockedCount_;
+  std::atomic<int> lastTxErrno_{0};
+  // TX writer thread (txThread option).
+  bool txThreadOn_ = false;
+  pthread_t txThread_{};
+  uint32_t txHandedHead_ = 0;                   // JS thread only: HEAD at the last flush()
+  std::atomic<bool> txStop_{false};
+  static constexpr uint32_t kAwake = 0, kAsleep = 1, kJsOwns = 2;
+  static constexpr uint32_t kInlineFrames = 4;
+  std::atomic<uint32_t> txState_{kAwake};       // futex: who consumes the TX ring (above)
+  std::atomic<uint32_t> txProducerWaiting_{0};  // 1 while flush() waits for space
+  std::atomic<uint32_t> txSpace_{0};            // futex: bumped when space is freed for it
+  std::atomic<uint32_t> txBlockedNow_{0};       // 1 while the writer waits for POLLOUT
+  Counter txSleeps_, txWakes_, txFullWaits_, txInline_;
 };
 
 Napi::Object Constants(Napi::Env env) {

@@ -154,6 +154,8 @@ export interface EnvConfig {
   debug: string | undefined;
   /** TCPIP_OFFLOAD: 0 turns TSO/GSO/GRO and checksum offload through the TAP off (default 1: on when the kernel accepts them). */
   offload: boolean;
+  /** TCPIP_TX_THREAD: 0 writes TX frames to the TAP on the JS thread (default 1: a native writer thread, TapOpenOptions.txThread). */
+  txThread: boolean;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
@@ -167,6 +169,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     pcap: nonEmpty(env['TCPIP_PCAP']),
     debug: nonEmpty(env['TCPIP_DEBUG']),
     offload: !/^(0|off|false|no)$/i.test(env['TCPIP_OFFLOAD'] ?? ''),
+    txThread: !/^(0|off|false|no)$/i.test(env['TCPIP_TX_THREAD'] ?? ''),
   };
 }
 
@@ -191,7 +194,7 @@ export async function openStackFromEnv(overrides: Partial<StackOptions> = {}, en
       );
     }
   }
-  const link = TapLink.open({ name: cfg.tap, offload: cfg.offload, ...(netns !== undefined ? { netns: netnsPath(netns) } : {}) });
+  const link = TapLink.open({ name: cfg.tap, offload: cfg.offload, txThread: cfg.txThread, ...(netns !== undefined ? { netns: netnsPath(netns) } : {}) });
   const clock = new RealClock();
   return new Stack({
     link,

@@ -13,6 +13,10 @@
  * txBuffer() lends the next TX slot's frame area (TX slots are 64 KB by default, room for
  * any datagram), the sender builds its frame there and sendTxBuffer(len) publishes it in
  * place: the frame is written once, by whoever builds it, and read once, by write().
+ * With `txThread` a native writer thread does the write()s instead: flush() only hands the
+ * published frames over (a futex wake when the writer sleeps) and returns at once, so the
+ * kernel's per-frame work (TAP -> bridge -> veth -> the peer's TCP, run synchronously in
+ * write()) overlaps the stack's JavaScript on another core. The ring protocol is the same.
  *
  * With `vnetHdr` every frame on the fd carries a virtio_net_hdr in front (10 bytes, or 12
  * after setVnetHdrSize(12)). By default TapLink strips it on RX, decodes it and hands it to
@@ -96,6 +100,14 @@ export interface TapOpenOptions {
   slotSize?: number;
   /** Frames read per readiness event before yielding to the event loop (default 256). */
   rxBudget?: number;
+  /**
+   * Write TX frames on a native writer thread: flush() hands frames over and returns (a few
+   * frames found with the writer asleep, <= 4, it still write()s itself: no wake-up latency);
+   * it blocks only when the TX ring is full, until half of it is free. False (the default
+   * here; openStackFromEnv turns it on unless TCPIP_TX_THREAD=0): flush() write()s every
+   * pending frame on the JS thread.
+   */
+  txThread?: boolean;
   /** Character device to open (default /dev/net/tun); for tests of the error path. */
   devicePath?: string;
   /** Start with the fd not keeping the event loop alive (see unref()). */
@@ -149,7 +161,7 @@ export interface TapStats extends Counters<TapCounter> {
 export interface TapAddon {
   open(name: string, netns: string | null, flags: number, devicePath: string): { fd: number; ifname: string } | NativeError;
   closeFd(fd: number): void;
-  TapDevice: new (fd: number, rx: Uint8Array, tx: Uint8Array, onBatch: (n: number) => void, rxBudget: number) => NativeDevice;
+  TapDevice: new (fd: number, rx: Uint8Array, tx: Uint8Array, onBatch: (n: number) => void, rxBudget: number, txThread?: boolean) => NativeDevice;
   constants: Record<string, number> & { ring: Record<string, number> };
 }
 
@@ -174,6 +186,12 @@ interface NativeDevice {
     lastTxErrno: number;
     txBlocked: number;
     pollErrors: number;
+    /** Writer thread: running, times it went to sleep / was woken by flush(), flushes that waited for space, flushes written inline (writer asleep, <= 4 frames). */
+    txThread: boolean;
+    txSleeps: number;
+    txWakes: number;
+    txFullWaits: number;
+    txInline: number;
   };
   setOffload(flags: number): number;
   setVnetHdrSize(size: number): number;
@@ -191,6 +209,8 @@ export class TapLink implements Link, OffloadLink, TxBufferLink {
   readonly mtu: number;
   readonly rx: FrameRing;
   readonly tx: FrameRing;
+  /** TX write()s happen on a native writer thread (TapOpenOptions.txThread). */
+  readonly txThread: boolean;
   private hdrLen: number;
   private readonly passthrough: boolean;
   /** What setOffloads() turned on. */
@@ -227,7 +247,7 @@ export class TapLink implements Link, OffloadLink, TxBufferLink {
     this.flush();
   };
 
-  private constructor(ifname: string, fd: number, mtu: number, hdrLen: number, passthrough: boolean, rx: FrameRing, tx: FrameRing, addon: TapAddon, budget: number, log: Logger) {
+  private constructor(ifname: string, fd: number, mtu: number, hdrLen: number, passthrough: boolean, rx: FrameRing, tx: FrameRing, addon: TapAddon, budget: number, txThread: boolean, log: Logger) {
     this.ifname = ifname;
     this.fd = fd;
     this.mtu = mtu;
@@ -236,7 +256,8 @@ export class TapLink implements Link, OffloadLink, TxBufferLink {
     this.rx = rx;
     this.tx = tx;
     this.log = log;
-    this.dev = new addon.TapDevice(fd, rx.bytes, tx.bytes, (n) => this.onBatch(n), budget);
+    this.txThread = txThread;
+    this.dev = new addon.TapDevice(fd, rx.bytes, tx.bytes, (n) => this.onBatch(n), budget, txThread);
   }
 
   /** Open (or create) the TAP and start receiving. Throws StackError with an actionable message. */
@@ -273,7 +294,7 @@ export class TapLink implements Link, OffloadLink, TxBufferLink {
 
     let link: TapLink;
     try {
-      link = new TapLink(r.ifname, r.fd, mtu, hdrLen, opts.vnetHdrPassthrough === true, rx, tx, addon, budget, opts.logger ?? silentLogger);
+      link = new TapLink(r.ifname, r.fd, mtu, hdrLen, opts.vnetHdrPassthrough === true, rx, tx, addon, budget, opts.txThread === true, opts.logger ?? silentLogger);
     } catch (e) {
       addon.closeFd(r.fd);
       throw e;
@@ -411,7 +432,12 @@ export class TapLink implements Link, OffloadLink, TxBufferLink {
     return true;
   }
 
-  /** Write every frame pending in the TX ring now. Returns the number written. */
+  /**
+   * Write every frame pending in the TX ring now. Returns the number written; with txThread,
+   * the number of frames handed to the writer thread since the previous flush() (written
+   * soon after, in order; stats().driverTxFrames counts those written). With txThread it
+   * waits only when the ring is full, until half of it is free.
+   */
   flush(): number {
     if (this.closed) return 0;
     this.c.flushes++;
@@ -499,13 +525,17 @@ export class TapLink implements Link, OffloadLink, TxBufferLink {
     return s;
   }
 
-  /** Flush pending frames, stop polling and close the fd. Idempotent; nothing fires afterwards. */
+  /**
+   * Flush pending frames, stop polling and close the fd. Idempotent; nothing fires afterwards.
+   * With txThread, the writer thread writes what is pending (unless the fd blocks) and is
+   * joined before the fd is closed.
+   */
   close(): void {
     if (this.closed) return;
     this.flush();
-    const s = this.stats();
-    this.closed = true;
     this.dev.close();
+    const s = this.stats(); // the driver's counters stay readable after its close()
+    this.closed = true;
     this.receiver = undefined;
     this.last = s;
   }

@@ -63,7 +63,7 @@ export class TapEnv {
     this.dir = mkdtempSync(join(tmpdir(), `tcpip-sock-${purpose}-`));
     createNetns(this.ns);
     try {
-      const link = TapLink.open({ name: 'tcpip0', netns: netnsPath(this.ns), offload: configFromEnv().offload });
+      const link = TapLink.open({ name: 'tcpip0', netns: netnsPath(this.ns), offload: configFromEnv().offload, txThread: configFromEnv().txThread });
       ipIn(this.ns, 'addr', 'add', `${this.kernelAddr}/24`, 'dev', 'tcpip0');
       ipIn(this.ns, 'link', 'set', 'tcpip0', 'up');
       this.stack = new Stack({ link, clock: new RealClock(), rng: new CryptoRng(), addr: `${this.stackAddr}/24` });

@@ -35,7 +35,7 @@ describe.skipIf(skip !== undefined)('kernel <-> stack over a TAP: ARP and ICMP',
     createNetns(ns);
     dir = mkdtempSync(join(tmpdir(), 'tcpip-ping-'));
     pcapPath = join(dir, 'ping.pcap');
-    const link = TapLink.open({ name: 'tcpip0', netns: netnsPath(ns), offload: configFromEnv().offload });
+    const link = TapLink.open({ name: 'tcpip0', netns: netnsPath(ns), offload: configFromEnv().offload, txThread: configFromEnv().txThread });
     ipIn(ns, 'addr', 'add', `${KERNEL}/24`, 'dev', 'tcpip0');
     ipIn(ns, 'link', 'set', 'tcpip0', 'up');
     stack = new Stack({ link, clock: new RealClock(), rng: new CryptoRng(), addr: `${STACK}/24`, pcap: pcapPath });
