@@ -332,13 +332,16 @@ export class TcpSocket extends Duplex {
         this.reading = this.push(got === buf.length ? buf : buf.subarray(0, got));
         continue;
       }
-      if (conn.eof || conn.state === 'CLOSED') {
-        this.eofPushed = true;
-        this.reading = false;
-        this.push(null);
-      }
+      if (conn.eof || conn.state === 'CLOSED') this.pushEof();
       break;
     }
+  }
+
+  /** The peer's FIN (or the end of the connection) reached the reader: end the readable side. */
+  private pushEof(): void {
+    this.eofPushed = true;
+    this.reading = false;
+    this.push(null);
   }
 
   /** onread mode reads outside the stream machinery: resuming must start a read itself. */
@@ -360,11 +363,7 @@ export class TcpSocket extends Duplex {
         if (o.callback(got, buf) === false) this.pause();
         continue;
       }
-      if (conn.eof || conn.state === 'CLOSED') {
-        this.eofPushed = true;
-        this.reading = false;
-        this.push(null);
-      }
+      if (conn.eof || conn.state === 'CLOSED') this.pushEof();
       break;
     }
   }
